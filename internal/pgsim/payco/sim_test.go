@@ -393,3 +393,35 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal("New accepted an empty PublicURL")
 	}
 }
+
+func TestConcurrentRegistrationsOfOneReserve(t *testing.T) {
+	f := newFixture(t)
+	no, _ := f.reserve("ref_1")
+	const n = 8
+	results := make(chan int, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			resp, err := http.Post(f.srv.URL+"/pgsim/payco/_sim/buyer/"+no, "application/json",
+				strings.NewReader(`{"action":"register","card":"normal"}`))
+			if err != nil {
+				results <- 0
+				return
+			}
+			resp.Body.Close()
+			results <- resp.StatusCode
+		}()
+	}
+	ok := 0
+	for i := 0; i < n; i++ {
+		switch s := <-results; s {
+		case http.StatusOK:
+			ok++
+		case http.StatusConflict:
+		default:
+			t.Errorf("unexpected HTTP %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d registrations of one reserve", ok)
+	}
+}
