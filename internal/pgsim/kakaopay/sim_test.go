@@ -395,3 +395,66 @@ func TestFormatWon(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentApproveAndLimit(t *testing.T) {
+	e := newEnv(t)
+	r := e.ready("o-conc", "u-conc", 1000)
+	tid := r["tid"].(string)
+	_, b := e.buyer(tid, ActionApprove, MethodCard, CardNormal)
+	const n = 8
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, m := e.call("approve", map[string]any{"cid": testCID, "tid": tid, "partner_order_id": "o-conc",
+				"partner_user_id": "u-conc", "pg_token": b["pg_token"]})
+			if st == 200 {
+				codes <- 0
+				return
+			}
+			codes <- errCode(m)
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	ok := 0
+	for c := range codes {
+		switch c {
+		case 0:
+			ok++
+		case -702:
+		default:
+			t.Errorf("unexpected code %d", c)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d approvals succeeded, want 1", ok)
+	}
+
+	// Parallel charges never exceed the monthly limit.
+	e.do(http.MethodPut, "/_sim/cids/"+testCID, "", map[string]any{"monthly_limit": 3})
+	_, a := e.issue("o-conc2", "u-conc2", 0, MethodCard, CardNormal)
+	paid := make(chan bool, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, _ := e.call("subscription", map[string]any{"cid": testCID, "sid": a["sid"], "partner_order_id": "o-par-" + string(rune('a'+i)),
+				"partner_user_id": "u-conc2", "quantity": 1, "total_amount": 100, "tax_free_amount": 0})
+			paid <- st == 200
+		}()
+	}
+	wg.Wait()
+	close(paid)
+	count := 0
+	for p := range paid {
+		if p {
+			count++
+		}
+	}
+	if count != 3 {
+		t.Errorf("%d charges succeeded, want 3", count)
+	}
+}
