@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // FormTree turns URL-encoded form values with PHP/Rails bracket keys into a
@@ -23,6 +24,7 @@ import (
 // MaxDepth bracket levels, and a conflict between a value and a group at the
 // same name (a=1&a[b]=2).
 func FormTree(v url.Values) (map[string]any, error) {
+	v = validUTF8Keys(v)
 	keys := make([]string, 0, len(v))
 	for k := range v {
 		keys = append(keys, k)
@@ -45,6 +47,32 @@ func FormTree(v url.Values) (map[string]any, error) {
 		out[k] = n.tree()
 	}
 	return out, nil
+}
+
+// validUTF8Keys replaces invalid UTF-8 in keys with U+FFFD (as JSON
+// decoding does), merging keys that become equal in sorted key order.
+func validUTF8Keys(v url.Values) url.Values {
+	bad := false
+	for k := range v {
+		if !utf8.ValidString(k) {
+			bad = true
+			break
+		}
+	}
+	if !bad {
+		return v
+	}
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(url.Values, len(v))
+	for _, k := range keys {
+		nk := strings.ToValidUTF8(k, "\uFFFD")
+		out[nk] = append(out[nk], v[k]...)
+	}
+	return out
 }
 
 type formNode struct {

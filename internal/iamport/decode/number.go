@@ -1,6 +1,9 @@
 package decode
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // decimal is a parsed decimal number: (-1)^neg × digits × 10^exp, with digits
 // free of leading and trailing zeros ("" for zero).
@@ -101,6 +104,20 @@ func (d decimal) intText(maxDigits int) (string, bool) {
 
 // maxTextDigits bounds the text a number is expanded to for a string field.
 const maxTextDigits = 400
+
+// canonical renders the number without an exponent when that takes at most
+// maxTextDigits digits, and as digits×10^exp ("-15e-1000") otherwise. The
+// result is always a valid JSON number.
+func (d decimal) canonical() string {
+	if s, ok := d.text(); ok {
+		return s
+	}
+	s := d.digits + "e" + strconv.Itoa(d.exp)
+	if d.neg {
+		s = "-" + s
+	}
+	return s
+}
 
 // text renders the number without an exponent when that takes at most
 // maxTextDigits digits; otherwise ok is false.

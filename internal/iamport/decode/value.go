@@ -119,11 +119,7 @@ func (d *decoder) value(v any, rv reflect.Value, path string, depth int) error {
 		if !ok || !ok2 {
 			return errorf(path, nil, "숫자가 아닙니다 (not a number: %s)", describe(v))
 		}
-		t, ok := dec.text()
-		if !ok {
-			t = strings.TrimSpace(s)
-		}
-		rv.SetString(t)
+		rv.SetString(dec.canonical())
 		return nil
 	}
 
@@ -290,9 +286,7 @@ func toString(v any, path string) (string, error) {
 		return strconv.FormatBool(t), nil
 	case json.Number:
 		if dec, ok := parseDecimal(string(t)); ok {
-			if s, ok := dec.text(); ok {
-				return s, nil
-			}
+			return dec.canonical(), nil
 		}
 		return string(t), nil
 	}
