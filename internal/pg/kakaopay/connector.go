@@ -65,7 +65,7 @@ func (c *Connector) StartIssue(ctx context.Context, ch pg.Channel, req pg.IssueR
 		return pg.IssueStart{}, errf("INVALID", "invalid amount %d / tax_free %d", req.Amount, req.TaxFree)
 	}
 	body := readyReq{
-		CID: ch.MID, PartnerOrderID: req.ImpUID, PartnerUserID: req.CustomerUID,
+		CID: ch.MID, CIDSecret: ch.Credentials["cid_secret"], PartnerOrderID: req.ImpUID, PartnerUserID: req.CustomerUID,
 		ItemName: itemName(req.Name), Quantity: 1, TotalAmount: req.Amount, TaxFreeAmount: req.TaxFree,
 		ApprovalURL: req.ReturnURL, CancelURL: req.CancelURL, FailURL: req.FailURL,
 	}
@@ -96,9 +96,12 @@ func (c *Connector) CompleteIssue(ctx context.Context, ch pg.Channel, req pg.Iss
 		return pg.IssueResult{Status: pg.StatusFailed, PGTID: tid, FailCode: "PG_TOKEN_MISSING",
 			FailReason: "Kakao Pay returned no pg_token: the buyer cancelled or the payment window failed"}, nil
 	}
-	amount := req.Amount
-	body := approveReq{CID: ch.MID, TID: tid, PartnerOrderID: orderID, PartnerUserID: userID,
-		PgToken: token, TotalAmount: &amount}
+	body := approveReq{CID: ch.MID, CIDSecret: ch.Credentials["cid_secret"], TID: tid, PartnerOrderID: orderID,
+		PartnerUserID: userID, PgToken: token}
+	if req.Amount > 0 {
+		amount := req.Amount // Kakao checks it equals the ready amount
+		body.TotalAmount = &amount
+	}
 	var out approveResp
 	kerr, err := c.post(ctx, ch, "approve", body, &out)
 	if err != nil {
@@ -139,7 +142,7 @@ func (c *Connector) Charge(ctx context.Context, ch pg.Channel, req pg.ChargeRequ
 		return pg.ChargeResult{}, errf("INVALID", "invalid amount %d / tax_free %d", req.Amount, req.TaxFree)
 	}
 	body := subscriptionReq{
-		CID: ch.MID, SID: key.SID, PartnerOrderID: req.ImpUID, PartnerUserID: key.UserID,
+		CID: ch.MID, CIDSecret: ch.Credentials["cid_secret"], SID: key.SID, PartnerOrderID: req.ImpUID, PartnerUserID: key.UserID,
 		ItemName: itemName(req.Name), Quantity: 1, TotalAmount: req.Amount, TaxFreeAmount: req.TaxFree,
 		VatAmount: req.VatAmount,
 	}
@@ -175,7 +178,7 @@ func (c *Connector) Cancel(ctx context.Context, ch pg.Channel, req pg.CancelRequ
 	if req.Amount <= 0 || req.TaxFree < 0 || req.TaxFree > req.Amount {
 		return pg.CancelResult{}, errf("INVALID", "invalid cancel amount %d / tax_free %d", req.Amount, req.TaxFree)
 	}
-	body := cancelReq{CID: ch.MID, TID: req.PGTID, CancelAmount: req.Amount,
+	body := cancelReq{CID: ch.MID, CIDSecret: ch.Credentials["cid_secret"], TID: req.PGTID, CancelAmount: req.Amount,
 		CancelTaxFreeAmount: req.TaxFree, CancelVatAmount: req.VatAmount}
 	if req.Remaining > 0 {
 		rem := req.Remaining // Kakao's optimistic check: cancellable amount including this cancel
@@ -205,7 +208,7 @@ func (c *Connector) Lookup(ctx context.Context, ch pg.Channel, req pg.LookupRequ
 		return pg.LookupResult{}, pg.ErrLookupUnsupported
 	}
 	var out orderResp
-	kerr, err := c.post(ctx, ch, "order", tidReq{CID: ch.MID, TID: req.PGTID}, &out)
+	kerr, err := c.post(ctx, ch, "order", tidReq{CID: ch.MID, CIDSecret: ch.Credentials["cid_secret"], TID: req.PGTID}, &out)
 	if err != nil {
 		return pg.LookupResult{}, err
 	}
@@ -242,7 +245,7 @@ func (c *Connector) DeleteKey(ctx context.Context, ch pg.Channel, billingKey str
 		return errf("BAD_KEY", "billing key is not a Kakao Pay key")
 	}
 	var out inactiveResp
-	kerr, err := c.post(ctx, ch, "manage/subscription/inactive", sidReq{CID: ch.MID, SID: key.SID}, &out)
+	kerr, err := c.post(ctx, ch, "manage/subscription/inactive", sidReq{CID: ch.MID, CIDSecret: ch.Credentials["cid_secret"], SID: key.SID}, &out)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 type readyReq struct {
 	CID            string `json:"cid"`
+	CIDSecret      string `json:"cid_secret,omitempty"`
 	PartnerOrderID string `json:"partner_order_id"`
 	PartnerUserID  string `json:"partner_user_id"`
 	ItemName       string `json:"item_name"`
@@ -31,6 +32,7 @@ type readyResp struct {
 
 type approveReq struct {
 	CID            string `json:"cid"`
+	CIDSecret      string `json:"cid_secret,omitempty"`
 	TID            string `json:"tid"`
 	PartnerOrderID string `json:"partner_order_id"`
 	PartnerUserID  string `json:"partner_user_id"`
@@ -40,6 +42,7 @@ type approveReq struct {
 
 type subscriptionReq struct {
 	CID            string `json:"cid"`
+	CIDSecret      string `json:"cid_secret,omitempty"`
 	SID            string `json:"sid"`
 	PartnerOrderID string `json:"partner_order_id"`
 	PartnerUserID  string `json:"partner_user_id"`
@@ -52,6 +55,7 @@ type subscriptionReq struct {
 
 type cancelReq struct {
 	CID                   string `json:"cid"`
+	CIDSecret             string `json:"cid_secret,omitempty"`
 	TID                   string `json:"tid"`
 	CancelAmount          int64  `json:"cancel_amount"`
 	CancelTaxFreeAmount   int64  `json:"cancel_tax_free_amount"`
@@ -60,13 +64,15 @@ type cancelReq struct {
 }
 
 type tidReq struct {
-	CID string `json:"cid"`
-	TID string `json:"tid"`
+	CID       string `json:"cid"`
+	CIDSecret string `json:"cid_secret,omitempty"`
+	TID       string `json:"tid"`
 }
 
 type sidReq struct {
-	CID string `json:"cid"`
-	SID string `json:"sid"`
+	CID       string `json:"cid"`
+	CIDSecret string `json:"cid_secret,omitempty"`
+	SID       string `json:"sid"`
 }
 
 type amountObj struct {
