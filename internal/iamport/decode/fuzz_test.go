@@ -46,9 +46,10 @@ func FuzzBody(f *testing.F) {
 	f.Add("application/json", []byte(`{"customer_uid":"c","merchant_uid":"m","amount":10000}`))
 	f.Add("application/x-www-form-urlencoded", []byte(`customer_uid=c&extra[naverUseCfm]=20201001`))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
-		// Go's fuzzer has no per-input time limit: make a slow input a crash (minimisation pauses of up to
-		// -fuzzminimizetime, 60s by default, are the fuzzer, not the decoder)
-		// so that it is reported and saved.
+		// Go's fuzzer has no per-input time limit: make a slow input a
+		// crash so that it is reported and saved. (Pauses in the fuzzer's
+		// progress of up to -fuzzminimizetime, 60s by default, are the
+		// fuzzer minimising a new input, not a slow decode.)
 		slow := time.AfterFunc(10*time.Second, func() {
 			panic(fmt.Sprintf("decoding took over 10s: content type %q, body %q", contentType, body))
 		})
