@@ -1,0 +1,225 @@
+package billing
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"strings"
+	"time"
+
+	"billkey/internal/accounts"
+	"billkey/internal/clock"
+	"billkey/internal/pg"
+	"billkey/internal/store"
+	"billkey/internal/vault"
+)
+
+// Events receives payment changes that may need a webhook. It is called
+// inside the transaction that commits the change (an outbox), so a
+// notification exists if and only if the change committed.
+type Events interface {
+	PaymentChanged(ctx context.Context, q store.Q, p store.Payment, reason string) error
+}
+
+// Webhook reasons passed to Events.
+const (
+	EventPaid            = "paid"             // a charge or issuance with charge succeeded
+	EventIssued          = "issued"           // a window issuance without charge succeeded
+	EventFailed          = "failed"           // a charge failed
+	EventScheduledPaid   = "scheduled.paid"   // a scheduled charge succeeded
+	EventScheduledFailed = "scheduled.failed" // a scheduled charge failed
+	EventCancelled       = "cancelled"        // a cancel with enable_webhook
+)
+
+// Config is the billing service's configuration.
+type Config struct {
+	Store    *store.Store
+	Vault    *vault.Vault
+	Accounts *accounts.Service
+	PGs      *pg.Registry
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Events   Events // may be nil
+	// PGTimeout bounds every PG call; an in-flight payment is reconciled once
+	// PGTimeout+ReconcileGrace has passed without an outcome.
+	PGTimeout      time.Duration
+	ReconcileGrace time.Duration
+	// EmulatorURL gives the base URL of the built-in emulator of a provider,
+	// used by test-mode channels that have no base URL of their own.
+	EmulatorURL func(provider string) string
+	// Failpoint, in test mode only, names a point where the process exits on
+	// purpose ("after-pg-charge"), for crash tests.
+	Failpoint string
+	Exit      func(code int)
+	// OnCustomerDeleted runs inside the transaction that deletes a billing
+	// key (the scheduler revokes the customer's pending schedules there).
+	OnCustomerDeleted func(ctx context.Context, q store.Q, merchantID int64, customerUID string) error
+}
+
+// Service is the billing domain service.
+type Service struct{ Config }
+
+func New(c Config) *Service {
+	if c.PGTimeout == 0 {
+		c.PGTimeout = 30 * time.Second
+	}
+	if c.ReconcileGrace == 0 {
+		c.ReconcileGrace = 5 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return &Service{c}
+}
+
+func (s *Service) now() int64 { return s.Clock.Now().Unix() }
+
+// NewImpUID returns imp_ + 12 digits.
+func NewImpUID() string {
+	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000_000_000))
+	return fmt.Sprintf("imp_%012d", n.Int64())
+}
+
+// ResolvedChannel is a merchant channel with what a connector needs.
+type ResolvedChannel struct {
+	Row       store.Channel
+	PG        pg.Channel
+	Connector pg.Connector
+}
+
+// ResolveChannel picks the merchant's channel for an i'mport `pg` value:
+// "" → the default channel; "provider" → that provider's (default first);
+// "provider.MID" → that exact channel.
+func (s *Service) ResolveChannel(ctx context.Context, merchantID int64, pgParam string) (ResolvedChannel, error) {
+	chans, err := s.Store.Read().ChannelsOf(ctx, merchantID)
+	if err != nil {
+		return ResolvedChannel{}, err
+	}
+	provider, mid, _ := strings.Cut(pgParam, ".")
+	var pick *store.Channel
+	for i := range chans {
+		c := &chans[i]
+		switch {
+		case pgParam == "":
+			if c.IsDefault || pick == nil {
+				pick = c
+			}
+		case c.Provider == provider && (mid == "" || c.MID == mid):
+			if pick == nil || (mid == "" && c.IsDefault) {
+				pick = c
+			}
+		}
+	}
+	if pick == nil {
+		if pgParam == "" {
+			return ResolvedChannel{}, refused("설정된 PG 채널이 없습니다. (the merchant has no PG channel)")
+		}
+		return ResolvedChannel{}, refused("PG 채널 '%s'을(를) 찾을 수 없습니다. (no channel for pg '%s')", pgParam, pgParam)
+	}
+	return s.channelFor(ctx, *pick)
+}
+
+func (s *Service) channelFor(ctx context.Context, c store.Channel) (ResolvedChannel, error) {
+	conn, ok := s.PGs.Get(c.Provider)
+	if !ok {
+		return ResolvedChannel{}, refused("지원하지 않는 PG사입니다: %s", c.Provider)
+	}
+	creds, err := s.Accounts.ChannelCredentials(ctx, c)
+	if err != nil {
+		return ResolvedChannel{}, err
+	}
+	base := c.BaseURL
+	if base == "" && !c.Live && s.EmulatorURL != nil {
+		base = s.EmulatorURL(c.Provider)
+	}
+	return ResolvedChannel{Row: c, Connector: conn, PG: pg.Channel{Provider: c.Provider, MID: c.MID, Live: c.Live, BaseURL: base, Credentials: creds}}, nil
+}
+
+func (s *Service) channelByID(ctx context.Context, merchantID, id int64) (ResolvedChannel, error) {
+	c, err := s.Store.Read().ChannelByID(ctx, merchantID, id)
+	if err != nil {
+		return ResolvedChannel{}, err
+	}
+	return s.channelFor(ctx, c)
+}
+
+// pgCtx bounds a PG call.
+func (s *Service) pgCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	// The PG call outlives a client that hangs up: its outcome must be recorded.
+	return context.WithTimeout(context.WithoutCancel(ctx), s.PGTimeout)
+}
+
+func (s *Service) leaseUntil() int64 {
+	return s.Clock.Now().Add(s.PGTimeout + s.ReconcileGrace).Unix()
+}
+
+func (s *Service) failpoint(name string) {
+	if s.Failpoint == name && s.Exit != nil {
+		s.Log.Warn("failpoint reached: exiting on purpose", "failpoint", name)
+		s.Exit(3)
+	}
+}
+
+func (s *Service) notify(ctx context.Context, q store.Q, p store.Payment, reason string) error {
+	if s.Events == nil || reason == "" {
+		return nil
+	}
+	return s.Events.PaymentChanged(ctx, q, p, reason)
+}
+
+func cardType(p *int) *int64 {
+	if p == nil {
+		return nil
+	}
+	v := int64(*p)
+	return &v
+}
+
+// applyCharge copies a PG charge result onto a payment.
+func applyCharge(p *store.Payment, r pg.ChargeResult, now int64) {
+	p.PGState = store.PGStateNone
+	p.InflightUntil = 0
+	p.UpdatedAt = now
+	if r.PGTID != "" {
+		p.PGTID = r.PGTID
+	}
+	if r.PayMethod != "" {
+		p.PayMethod = r.PayMethod
+	}
+	if r.Card.Name != "" {
+		p.CardName, p.CardCode, p.CardNumber, p.CardType = r.Card.Name, r.Card.Code, r.Card.Number, cardType(r.Card.Type)
+	}
+	p.ApplyNum, p.ReceiptURL = r.ApplyNum, r.ReceiptURL
+	if r.Status == pg.StatusPaid {
+		p.Status = "paid"
+		p.PaidAt = now
+		if !r.PaidAt.IsZero() {
+			p.PaidAt = r.PaidAt.Unix()
+		}
+		return
+	}
+	p.Status = "failed"
+	p.FailedAt = now
+	p.FailReason = r.FailReason
+	if r.FailCode != "" && !strings.Contains(r.FailReason, r.FailCode) {
+		p.FailReason = fmt.Sprintf("[%s] %s", r.FailCode, r.FailReason)
+	}
+	if p.FailReason == "" {
+		p.FailReason = "PG사에서 결제를 거절했습니다. (declined by the PG)"
+	}
+}
+
+// pgErrorMessage makes a merchant-facing message from a PG error.
+func pgErrorMessage(err error) string {
+	var pe *pg.Error
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("PG사 통신에 실패했습니다: [%s] %s", pe.Code, pe.Message)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "PG사 응답 시간이 초과되었습니다. (PG timeout)"
+	}
+	return "PG사 통신에 실패했습니다. (PG communication error)"
+}

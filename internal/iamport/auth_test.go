@@ -1,0 +1,159 @@
+package iamport_test
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"billkey/internal/clock"
+	"billkey/internal/testutil/apptest"
+)
+
+type tokenResp struct {
+	AccessToken string `json:"access_token"`
+	Now         int64  `json:"now"`
+	ExpiredAt   int64  `json:"expired_at"`
+}
+
+func getToken(t *testing.T, s *apptest.Server, body any) (int, apptest.Envelope, tokenResp) {
+	t.Helper()
+	st, env := s.Do(t, "POST", "/users/getToken", "", body)
+	var tr tokenResp
+	if env.Code == 0 && st == 200 {
+		env.Into(t, &tr)
+	}
+	return st, env, tr
+}
+
+func TestGetTokenAndAuthHeaders(t *testing.T) {
+	for _, engine := range apptest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{Engine: engine})
+			m := s.NewMerchant(t)
+			tc := s.App.Clock.(*clock.Test)
+
+			// JSON and form bodies give the same token while it is valid.
+			st, env, tj := getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret})
+			if st != 200 || env.Code != 0 || env.Message != nil {
+				t.Fatalf("json getToken: %d %s", st, env.Raw)
+			}
+			if len(tj.AccessToken) != 40 || strings.Trim(tj.AccessToken, "0123456789abcdef") != "" {
+				t.Fatalf("token should be 40 lowercase hex: %q", tj.AccessToken)
+			}
+			if tj.ExpiredAt-tj.Now != 30*60 {
+				t.Fatalf("lifetime = %d s, want 1800", tj.ExpiredAt-tj.Now)
+			}
+			if !strings.Contains(string(env.Raw), `"now":`+itoa(tj.Now)) {
+				t.Fatalf("now must be an integer: %s", env.Raw)
+			}
+			st, _, tf := getToken(t, s, url.Values{"imp_key": {m.Cred.ImpKey}, "imp_secret": {m.Cred.ImpSecret}})
+			if st != 200 || tf.AccessToken != tj.AccessToken || tf.ExpiredAt != tj.ExpiredAt {
+				t.Fatalf("form getToken gave %+v, want the same token as %+v", tf, tj)
+			}
+
+			// Within its last minute the token is extended by 5 minutes, once per call in that window.
+			tc.Advance(29*time.Minute + 10*time.Second)
+			_, _, te := getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret})
+			if te.AccessToken != tj.AccessToken || te.ExpiredAt != tj.ExpiredAt+300 {
+				t.Fatalf("extension: got %+v, want same token expiring at %d", te, tj.ExpiredAt+300)
+			}
+			// Not in its last minute any more: no further extension.
+			_, _, te2 := getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret})
+			if te2.ExpiredAt != te.ExpiredAt {
+				t.Fatalf("second call extended again: %d vs %d", te2.ExpiredAt, te.ExpiredAt)
+			}
+
+			// All four ways of sending the token work.
+			tok := tj.AccessToken
+			for name, h := range map[string]map[string]string{
+				"bearer":         {"Authorization": "Bearer " + tok},
+				"raw":            {"Authorization": tok},
+				"x-imp":          {"X-ImpTokenHeader": tok},
+				"bearer-lower":   {"Authorization": "bearer " + tok},
+				"auth-wins":      {"Authorization": tok, "X-ImpTokenHeader": "garbage"},
+				"basic-is-strip": {"Authorization": "Basic " + tok},
+			} {
+				st, env := s.DoHeaders(t, "GET", "/payments/status/all", nil, h)
+				if st != 200 || env.Code != 0 {
+					t.Errorf("%s: %d %s", name, st, env.Raw)
+				}
+			}
+			st, env = s.DoHeaders(t, "GET", "/payments/status/all?_token="+tok, nil, nil)
+			if st != 200 || env.Code != 0 {
+				t.Errorf("_token query: %d %s", st, env.Raw)
+			}
+
+			// After expiry: 401, and getToken issues a new token.
+			tc.Advance(7 * time.Minute)
+			st, env = s.DoHeaders(t, "GET", "/payments/status/all", nil, map[string]string{"Authorization": tok})
+			expect401(t, "expired token", st, env)
+			_, _, tn := getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret})
+			if tn.AccessToken == tok || tn.ExpiredAt-tn.Now != 1800 {
+				t.Fatalf("after expiry want a new 30-minute token, got %+v", tn)
+			}
+		})
+	}
+}
+
+func expect401(t *testing.T, what string, st int, env apptest.Envelope) {
+	t.Helper()
+	if st != 401 || env.Code == 0 || env.Message == nil || *env.Message == "" || string(env.Response) != "null" {
+		t.Errorf("%s: want 401 with a non-null string message and response null, got %d %s", what, st, env.Raw)
+	}
+}
+
+func TestUnauthorizedPaths(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	m := s.NewMerchant(t)
+	for name, h := range map[string]map[string]string{
+		"missing":      nil,
+		"unknown":      {"Authorization": "Bearer 0123456789abcdef0123456789abcdef01234567"},
+		"empty bearer": {"Authorization": "Bearer "},
+		"x-unknown":    {"X-ImpTokenHeader": "nope"},
+	} {
+		st, env := s.DoHeaders(t, "POST", "/subscribe/payments/again", map[string]any{"customer_uid": "c", "merchant_uid": "m", "amount": 100}, h)
+		expect401(t, name, st, env)
+	}
+	st, env := s.DoHeaders(t, "GET", "/payments/imp_000000000000?_token=zzz", nil, nil)
+	expect401(t, "bad _token", st, env)
+
+	// Wrong key or secret: 401. Missing parameters: 400.
+	st, env, _ = getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": "wrong"})
+	expect401(t, "wrong secret", st, env)
+	st, env, _ = getToken(t, s, map[string]string{"imp_key": "0000", "imp_secret": m.Cred.ImpSecret})
+	expect401(t, "wrong key", st, env)
+	st, env, _ = getToken(t, s, url.Values{"imp_key": {m.Cred.ImpKey}})
+	if st != 400 || env.Msg() == "" {
+		t.Errorf("missing secret: %d %s", st, env.Raw)
+	}
+	st, env, _ = getToken(t, s, `{"imp_key": 12`)
+	if st != 400 || env.Code == 0 || env.Msg() == "" {
+		t.Errorf("malformed JSON: %d %s", st, env.Raw)
+	}
+}
+
+func TestSecretRotationKeepsOldPairDuringGrace(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	m := s.NewMerchant(t)
+	tc := s.App.Clock.(*clock.Test)
+	cred, err := s.App.Accounts.RotateSecret(t.Context(), m.Code, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][2]string{{m.Cred.ImpKey, m.Cred.ImpSecret}, {cred.ImpKey, cred.ImpSecret}} {
+		if st, env, _ := getToken(t, s, map[string]string{"imp_key": c[0], "imp_secret": c[1]}); st != 200 {
+			t.Fatalf("during grace both pairs work: %d %s", st, env.Raw)
+		}
+	}
+	tc.Advance(61 * time.Minute)
+	if st, env, _ := getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret}); st != 401 {
+		t.Fatalf("old pair after grace: %d %s", st, env.Raw)
+	}
+	if st, env, _ := getToken(t, s, map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret}); st != 200 {
+		t.Fatalf("new pair: %d %s", st, env.Raw)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

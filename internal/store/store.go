@@ -1,0 +1,302 @@
+// Package store keeps billkey's state in SQLite (the embedded default) or
+// PostgreSQL (for several nodes), behind one seam: the same SQL, written once
+// with $N placeholders, runs on both engines; each engine has its own
+// migrations. Every query that touches merchant data takes the merchant id.
+//
+// SQLite runs in WAL mode with synchronous=FULL (a commit is durable when it
+// returns), one writer connection and a pool of readers, like PocketBase.
+// PostgreSQL runs on its defaults through pgx.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	sqlite "modernc.org/sqlite"
+)
+
+// Engines.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// ErrNotFound is returned when a row does not exist (for this merchant).
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a unique index refuses a write.
+var ErrConflict = errors.New("store: conflict")
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+// Store is the database. Safe for concurrent use.
+type Store struct {
+	engine string
+	w      *sql.DB // the writer: one connection on SQLite
+	r      *sql.DB // readers
+}
+
+// Open opens (and migrates) the database named by url: a postgres:// or
+// postgresql:// URL, or a SQLite file path (optionally prefixed sqlite: or file:).
+func Open(ctx context.Context, url string) (*Store, error) {
+	var s *Store
+	var err error
+	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+		s, err = openPostgres(url)
+	} else {
+		s, err = openSQLite(strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "file:"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	// busy_timeout first, before the WAL switch (PocketBase's order).
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-32000)"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := 4 * runtime.NumCPU()
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	// Create the file and switch it to WAL before readers open it.
+	if err := w.Ping(); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return &Store{engine: SQLite, w: w, r: r}, nil
+}
+
+func openPostgres(url string) (*Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(40)
+	db.SetMaxIdleConns(40)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect postgres: %w", err)
+	}
+	return &Store{engine: Postgres, w: db, r: db}, nil
+}
+
+// Engine is SQLite or Postgres.
+func (s *Store) Engine() string { return s.engine }
+
+// Close closes the connections.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		if e := s.r.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks the database answers (used by /readyz).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.w.PingContext(ctx)
+}
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// rebind turns $N placeholders into SQLite's ?N.
+func (s *Store) rebind(q string) string {
+	if s.engine == SQLite {
+		return placeholder.ReplaceAllString(q, "?$1")
+	}
+	return q
+}
+
+// Q runs queries, inside a transaction (Write) or on the reader pool (Read).
+type Q struct {
+	s  *Store
+	tx *sql.Tx
+	db *sql.DB
+}
+
+func (q Q) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	query = q.s.rebind(query)
+	if q.tx != nil {
+		return q.tx.ExecContext(ctx, query, args...)
+	}
+	return q.db.ExecContext(ctx, query, args...)
+}
+
+func (q Q) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = q.s.rebind(query)
+	if q.tx != nil {
+		return q.tx.QueryContext(ctx, query, args...)
+	}
+	return q.db.QueryContext(ctx, query, args...)
+}
+
+func (q Q) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	query = q.s.rebind(query)
+	if q.tx != nil {
+		return q.tx.QueryRowContext(ctx, query, args...)
+	}
+	return q.db.QueryRowContext(ctx, query, args...)
+}
+
+// Read gives the reader pool.
+func (s *Store) Read() Q { return Q{s: s, db: s.r} }
+
+// Write runs fn in one write transaction and commits it. On SQLite it holds
+// the single writer connection until it returns: fn must never call a PG or
+// do anything slow.
+func (s *Store) Write(ctx context.Context, fn func(Q) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(Q{s: s, tx: tx}); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return mapErr(fmt.Errorf("store: commit: %w", err))
+	}
+	return nil
+}
+
+// mapErr turns engine errors into ErrConflict / ErrNotFound where they mean that.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if IsUniqueViolation(err) {
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	}
+	return err
+}
+
+// IsUniqueViolation reports whether err is a unique-index refusal.
+func IsUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == 2067 || se.Code() == 1555 // SQLITE_CONSTRAINT_UNIQUE, _PRIMARYKEY
+	}
+	return errors.Is(err, ErrConflict)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	dir := "migrations/" + s.engine
+	entries, err := fs.ReadDir(migrationsFS, dir)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return s.Write(ctx, func(q Q) error {
+		if s.engine == Postgres {
+			// Several nodes may start at once: one migrates, the others wait.
+			if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock(7165002)`); err != nil {
+				return err
+			}
+		}
+		if _, err := q.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			return err
+		}
+		for _, name := range names {
+			var one int
+			err := q.QueryRow(ctx, `SELECT 1 FROM schema_migrations WHERE version = $1`, name).Scan(&one)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			body, err := migrationsFS.ReadFile(dir + "/" + name)
+			if err != nil {
+				return err
+			}
+			for _, stmt := range splitSQL(string(body)) {
+				if _, err := q.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("store: migration %s: %w", name, err)
+				}
+			}
+			if _, err := q.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, name, time.Now().Unix()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// splitSQL splits a migration file on statement-ending semicolons (our
+// migrations hold no semicolons inside strings or bodies).
+func splitSQL(body string) []string {
+	var out []string
+	for _, part := range strings.Split(body, ";") {
+		var lines []string
+		for _, l := range strings.Split(part, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, strings.Join(lines, "\n"))
+		}
+	}
+	return out
+}
