@@ -37,9 +37,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-func invalid(format string, a ...any) error { return &Error{Kind: KindInvalid, Message: fmt.Sprintf(format, a...)} }
-func refused(format string, a ...any) error { return &Error{Kind: KindRefused, Message: fmt.Sprintf(format, a...)} }
-func notFound(msg string) error             { return &Error{Kind: KindNotFound, Message: msg} }
+func invalid(format string, a ...any) error {
+	return &Error{Kind: KindInvalid, Message: fmt.Sprintf(format, a...)}
+}
+func refused(format string, a ...any) error {
+	return &Error{Kind: KindRefused, Message: fmt.Sprintf(format, a...)}
+}
+func notFound(msg string) error { return &Error{Kind: KindNotFound, Message: msg} }
 
 // KindOf returns err's Kind, or 0 for unclassified (internal) errors.
 func KindOf(err error) Kind {
