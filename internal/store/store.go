@@ -123,6 +123,10 @@ func openPostgres(url string) (*Store, error) {
 	return &Store{engine: Postgres, w: db, r: db}, nil
 }
 
+// WriterDB is the writer pool (on SQLite its single connection), for
+// libraries that run their own SQL on billkey's database (River).
+func (s *Store) WriterDB() *sql.DB { return s.w }
+
 // Engine is SQLite or Postgres.
 func (s *Store) Engine() string { return s.engine }
 
