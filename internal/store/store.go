@@ -48,6 +48,7 @@ type Store struct {
 	engine string
 	w      *sql.DB // the writer: one connection on SQLite
 	r      *sql.DB // readers
+	group  *groupWriter
 }
 
 // Open opens (and migrates) the database named by url: a postgres:// or
@@ -103,7 +104,9 @@ func openSQLite(path string) (*Store, error) {
 	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	return &Store{engine: SQLite, w: w, r: r}, nil
+	s := &Store{engine: SQLite, w: w, r: r}
+	s.group = newGroupWriter(s)
+	return s, nil
 }
 
 func openPostgres(url string) (*Store, error) {
@@ -132,6 +135,9 @@ func (s *Store) Engine() string { return s.engine }
 
 // Close closes the connections.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
@@ -193,10 +199,18 @@ func (q Q) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 // Read gives the reader pool.
 func (s *Store) Read() Q { return Q{s: s, db: s.r} }
 
-// Write runs fn in one write transaction and commits it. On SQLite it holds
-// the single writer connection until it returns: fn must never call a PG or
-// do anything slow.
+// Write runs fn in one write transaction and commits it durably. On SQLite
+// concurrent calls share one commit (see groupcommit.go) and fn runs on the
+// single writer connection: fn must never call a PG, do anything slow, or
+// call Write itself.
 func (s *Store) Write(ctx context.Context, fn func(Q) error) error {
+	if s.group != nil {
+		return mapErr(s.group.write(ctx, fn))
+	}
+	return s.writeTx(ctx, fn)
+}
+
+func (s *Store) writeTx(ctx context.Context, fn func(Q) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
