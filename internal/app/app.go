@@ -25,8 +25,10 @@ import (
 	"billkey/internal/pg"
 	pgkakaopay "billkey/internal/pg/kakaopay"
 	pgpayco "billkey/internal/pg/payco"
+	pgtestpg "billkey/internal/pg/testpg"
 	simkakaopay "billkey/internal/pgsim/kakaopay"
 	simpayco "billkey/internal/pgsim/payco"
+	simtestpg "billkey/internal/pgsim/testpg"
 	"billkey/internal/store"
 	"billkey/internal/vault"
 )
@@ -107,7 +109,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		IdleConnTimeout:     90 * time.Second,
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 	}}
-	a.PGs = pg.NewRegistry(pgkakaopay.New(httpClient), pgpayco.New(httpClient))
+	a.PGs = pg.NewRegistry(pgkakaopay.New(httpClient), pgpayco.New(httpClient), pgtestpg.New(httpClient))
 
 	a.Billing = billing.New(billing.Config{
 		Store: a.Store, Vault: a.Vault, Accounts: a.Accounts, PGs: a.PGs, Clock: a.Clock, Log: log,
@@ -173,8 +175,14 @@ func (a *App) mountEmulators() error {
 		return err
 	}
 	a.closers = append(a.closers, payco)
+	tpg, err := simtestpg.New(simtestpg.Config{DBPath: filepath.Join(dir, "pgsim-testpg.db"), Clock: a.Clock, PublicURL: base + "testpg"})
+	if err != nil {
+		return err
+	}
+	a.closers = append(a.closers, tpg)
 	a.Mux.Handle("/pgsim/kakaopay/", http.StripPrefix("/pgsim/kakaopay", kakao.Handler()))
 	a.Mux.Handle("/pgsim/payco/", http.StripPrefix("/pgsim/payco", payco.Handler()))
+	a.Mux.Handle("/pgsim/testpg/", http.StripPrefix("/pgsim/testpg", tpg.Handler()))
 	return nil
 }
 

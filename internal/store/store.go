@@ -301,19 +301,20 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// splitSQL splits a migration file on statement-ending semicolons (our
-// migrations hold no semicolons inside strings or bodies).
+// splitSQL drops comment lines, then splits a migration file on
+// statement-ending semicolons (our migrations hold no semicolons inside
+// strings or bodies).
 func splitSQL(body string) []string {
-	var out []string
-	for _, part := range strings.Split(body, ";") {
-		var lines []string
-		for _, l := range strings.Split(part, "\n") {
-			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
-				lines = append(lines, l)
-			}
+	var kept []string
+	for _, l := range strings.Split(body, "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+			kept = append(kept, l)
 		}
-		if len(lines) > 0 {
-			out = append(out, strings.Join(lines, "\n"))
+	}
+	var out []string
+	for _, part := range strings.Split(strings.Join(kept, "\n"), ";") {
+		if strings.TrimSpace(part) != "" {
+			out = append(out, strings.TrimSpace(part))
 		}
 	}
 	return out
