@@ -124,6 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	metrics := httpx.NewMetrics(a.Metrics)
 	api := &iamport.Server{Accounts: a.Accounts, Billing: a.Billing, Store: a.Store, Clock: a.Clock, Log: log}
 	api.Routes(a.Mux)
+	a.mountCheckout()
 	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	a.Mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
