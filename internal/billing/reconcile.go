@@ -19,7 +19,10 @@ func (s *Service) ReconcileDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	n, err := s.expireWindows(ctx)
+	if err != nil {
+		return n, err
+	}
 	for _, p := range due {
 		settled, err := s.reconcileOne(ctx, p)
 		if err != nil {
@@ -83,6 +86,31 @@ func (s *Service) reconcileOne(ctx context.Context, p store.Payment) (bool, erro
 	}
 	s.Log.Info("reconciled in-flight payment", "imp_uid", p.ImpUID, "found_at_pg", res.Found, "status", charge.Status)
 	return true, nil
+}
+
+// WindowTTL is how long a payment window may stay open before billkey fails
+// it (the buyer walked away without closing it).
+const WindowTTL = 30 * time.Minute
+
+// MsgWindowExpired is the fail_reason of a window nobody finished.
+const MsgWindowExpired = "결제창 유효시간이 지나 실패 처리되었습니다. (the payment window expired)"
+
+// expireWindows fails window issuances left open past WindowTTL, so no
+// payment is left dangling and the merchant_uid may be used again.
+func (s *Service) expireWindows(ctx context.Context) (int, error) {
+	stale, err := s.Store.Read().StaleWindows(ctx, s.Clock.Now().Add(-WindowTTL).Unix(), 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range stale {
+		if _, err := s.finishWindow(ctx, p, func(u *store.Payment) {
+			u.Status, u.FailedAt, u.FailReason, u.WindowState = "failed", s.now(), MsgWindowExpired, ""
+		}, store.PGStateNone); err == nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func ignoreNotFound(err error) error {

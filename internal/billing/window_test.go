@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"billkey/internal/billing"
 	"billkey/internal/store"
@@ -181,5 +182,30 @@ func TestLaterDeclinesAndKakaoMonthlyLimit(t *testing.T) {
 	st, env, p := again(t, m, map[string]any{"customer_uid": "k_limit", "merchant_uid": "lim_c", "amount": 1000})
 	if st != 200 || env.Code != 0 || p.Status != "failed" || p.FailReason == nil || !strings.Contains(*p.FailReason, "-752") {
 		t.Fatalf("over the monthly limit: %d %s", st, env.Raw)
+	}
+}
+
+func TestAbandonedWindowExpires(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	m := s.NewMerchant(t)
+	merchant, _ := s.App.Store.Read().MerchantByCode(context.Background(), m.Code)
+	p, _, err := s.App.Billing.StartWindow(context.Background(), merchant, billing.WindowInput{PG: "kakaopay", MerchantUID: "walked_away", CustomerUID: "w"}, windowURLs(s.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// While open, the merchant_uid is taken.
+	if _, _, err := s.App.Billing.StartWindow(context.Background(), merchant, billing.WindowInput{PG: "kakaopay", MerchantUID: "walked_away", CustomerUID: "w"}, windowURLs(s.URL)); billing.KindOf(err) != billing.KindRefused {
+		t.Fatalf("second window on an open merchant_uid: %v", err)
+	}
+	s.App.Clock.(interface{ Advance(time.Duration) time.Duration }).Advance(billing.WindowTTL + time.Minute)
+	if _, err := s.App.Billing.ReconcileDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.App.Store.Read().Payment(context.Background(), m.ID, p.ImpUID)
+	if got.Status != "failed" || got.FailReason != billing.MsgWindowExpired {
+		t.Fatalf("abandoned window: %+v", got)
+	}
+	if _, _, err := s.App.Billing.StartWindow(context.Background(), merchant, billing.WindowInput{PG: "kakaopay", MerchantUID: "walked_away", CustomerUID: "w"}, windowURLs(s.URL)); err != nil {
+		t.Fatalf("the expired merchant_uid can be used again: %v", err)
 	}
 }

@@ -278,3 +278,23 @@ func (q Q) GetPrepare(ctx context.Context, merchantID int64, merchantUID string)
 		merchantID, merchantUID).Scan(&out.MerchantUID, &out.Amount, &out.CreatedAt, &out.UpdatedAt)
 	return out, mapErr(err)
 }
+
+// StaleWindows lists (system-wide, for the reconciler) window issuances still
+// open (ready, not in flight, window state kept) that started before 'before'.
+func (q Q) StaleWindows(ctx context.Context, before int64, limit int) ([]Payment, error) {
+	rows, err := q.Query(ctx, `SELECT `+paymentCols+` FROM payments WHERE status = 'ready' AND pg_state = '' AND window_state IS NOT NULL
+		AND started_at < $1 ORDER BY started_at LIMIT `+itoa(limit), before)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
