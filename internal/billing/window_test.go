@@ -197,7 +197,9 @@ func TestAbandonedWindowExpires(t *testing.T) {
 	if _, _, err := s.App.Billing.StartWindow(context.Background(), merchant, billing.WindowInput{PG: "kakaopay", MerchantUID: "walked_away", CustomerUID: "w"}, windowURLs(s.URL)); billing.KindOf(err) != billing.KindRefused {
 		t.Fatalf("second window on an open merchant_uid: %v", err)
 	}
-	s.App.Clock.(interface{ Advance(time.Duration) time.Duration }).Advance(billing.WindowTTL + time.Minute)
+	s.App.Clock.(interface {
+		Advance(time.Duration) time.Duration
+	}).Advance(billing.WindowTTL + time.Minute)
 	if _, err := s.App.Billing.ReconcileDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
