@@ -5,7 +5,8 @@ import "billkey/internal/store"
 // The i'mport objects. Every documented key is always present: null for an
 // absent string, 0 for an unset timestamp, [] for an empty list (spec §1.5, §10).
 
-type paymentObj struct {
+// PaymentObj is the i'mport Payment object (PaymentAnnotation).
+type PaymentObj struct {
 	Amount            int64       `json:"amount"`
 	ApplyNum          *string     `json:"apply_num"`
 	BankCode          *string     `json:"bank_code"`
@@ -16,7 +17,7 @@ type paymentObj struct {
 	BuyerPostcode     *string     `json:"buyer_postcode"`
 	BuyerTel          *string     `json:"buyer_tel"`
 	CancelAmount      int64       `json:"cancel_amount"`
-	CancelHistory     []cancelObj `json:"cancel_history"`
+	CancelHistory     []CancelObj `json:"cancel_history"`
 	CancelReason      *string     `json:"cancel_reason"`
 	CancelReceiptURLs []string    `json:"cancel_receipt_urls"`
 	CancelledAt       int64       `json:"cancelled_at"`
@@ -62,7 +63,8 @@ type paymentObj struct {
 	VbankNum          *string     `json:"vbank_num"`
 }
 
-type cancelObj struct {
+// CancelObj is an entry of cancel_history.
+type CancelObj struct {
 	PGTID          string  `json:"pg_tid"`
 	Amount         int64   `json:"amount"`
 	CancelledAt    int64   `json:"cancelled_at"`
@@ -78,11 +80,12 @@ func sp(s string) *string {
 	return &s
 }
 
-func paymentJSON(p store.Payment) paymentObj {
-	o := paymentObj{
+// PaymentJSON is the i'mport Payment object of p.
+func PaymentJSON(p store.Payment) PaymentObj {
+	o := PaymentObj{
 		Amount: p.Amount, ApplyNum: sp(p.ApplyNum), BuyerAddr: sp(p.BuyerAddr), BuyerEmail: sp(p.BuyerEmail),
 		BuyerName: sp(p.BuyerName), BuyerPostcode: sp(p.BuyerPostcode), BuyerTel: sp(p.BuyerTel), CancelAmount: p.CancelAmount,
-		CancelHistory: []cancelObj{}, CancelReason: sp(p.CancelReason), CancelReceiptURLs: []string{}, CancelledAt: p.CancelledAt,
+		CancelHistory: []CancelObj{}, CancelReason: sp(p.CancelReason), CancelReceiptURLs: []string{}, CancelledAt: p.CancelledAt,
 		CardCode: sp(p.CardCode), CardName: sp(p.CardName), CardNumber: sp(p.CardNumber), CardQuota: p.CardQuota,
 		CardType: p.CardType, Channel: p.Channel, Currency: p.Currency, CustomData: sp(p.CustomData),
 		CustomerUID: sp(p.CustomerUID), CustomerUIDUsage: sp(p.CustomerUIDUsage), DepositHistory: []any{},
@@ -91,7 +94,7 @@ func paymentJSON(p store.Payment) paymentObj {
 		ReceiptURL: sp(p.ReceiptURL), Sandbox: p.Sandbox, StartedAt: p.StartedAt, Status: p.Status, UserAgent: sp(p.UserAgent),
 	}
 	for _, c := range p.Cancels {
-		o.CancelHistory = append(o.CancelHistory, cancelObj{PGTID: c.PGTID, Amount: c.Amount, CancelledAt: c.CancelledAt,
+		o.CancelHistory = append(o.CancelHistory, CancelObj{PGTID: c.PGTID, Amount: c.Amount, CancelledAt: c.CancelledAt,
 			Reason: c.Reason, CancellationID: c.CancellationID, ReceiptURL: sp(c.ReceiptURL)})
 		if c.ReceiptURL != "" {
 			o.CancelReceiptURLs = append(o.CancelReceiptURLs, c.ReceiptURL)
@@ -100,7 +103,8 @@ func paymentJSON(p store.Payment) paymentObj {
 	return o
 }
 
-type customerObj struct {
+// CustomerObj is the i'mport Customer object (CustomerAnnotation).
+type CustomerObj struct {
 	CustomerUID       string  `json:"customer_uid"`
 	PGProvider        string  `json:"pg_provider"`
 	PGID              string  `json:"pg_id"`
@@ -123,29 +127,32 @@ type customerObj struct {
 	Updated           int64   `json:"updated"`
 }
 
-func customerJSON(c store.Customer) customerObj {
+// CustomerJSON is the i'mport Customer object of c.
+func CustomerJSON(c store.Customer) CustomerObj {
 	name := c.CardName
 	if name == "" && c.PayMethod == "point" {
 		name = "카카오머니"
 	}
-	return customerObj{CustomerUID: c.CustomerUID, PGProvider: c.PGProvider, PGID: c.PGID, Sandbox: c.Sandbox,
+	return CustomerObj{CustomerUID: c.CustomerUID, PGProvider: c.PGProvider, PGID: c.PGID, Sandbox: c.Sandbox,
 		CustomerID: sp(c.CustomerID), CardName: name, CardCode: sp(c.CardCode), CardNumber: sp(c.CardNumber), CardType: c.CardType,
 		CustomerName: sp(c.CustomerName), CustomerTel: sp(c.CustomerTel), CustomerEmail: sp(c.CustomerEmail),
 		CustomerAddr: sp(c.CustomerAddr), CustomerPostcode: sp(c.CustomerPostcode), Inserted: c.Inserted, Updated: c.Updated}
 }
 
-type paged[T any] struct {
+// Paged is the i'mport paged list.
+type Paged[T any] struct {
 	Total    int64 `json:"total"`
 	Previous int   `json:"previous"`
 	Next     int   `json:"next"`
 	List     []T   `json:"list"`
 }
 
-func newPaged[T any](list []T, total int64, page, limit int) paged[T] {
+// NewPaged builds the paged list {total, previous, next, list}.
+func NewPaged[T any](list []T, total int64, page, limit int) Paged[T] {
 	if list == nil {
 		list = []T{}
 	}
-	p := paged[T]{Total: total, List: list}
+	p := Paged[T]{Total: total, List: list}
 	if page > 1 {
 		p.Previous = page - 1
 	}

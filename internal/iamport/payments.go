@@ -28,7 +28,7 @@ func (s *Server) paymentGet(w http.ResponseWriter, r *http.Request, merchantID i
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, paymentJSON(p))
+	ok(w, PaymentJSON(p))
 }
 
 type paymentsQuery struct {
@@ -77,9 +77,9 @@ func (s *Server) paymentsMany(w http.ResponseWriter, r *http.Request, merchantID
 	case len(ps) == 0:
 		notFoundPayment(w)
 	case missing > 0:
-		WriteJSON(w, http.StatusMultiStatus, 0, "", paymentList(ps))
+		WriteJSON(w, http.StatusMultiStatus, 0, "", PaymentList(ps))
 	default:
-		ok(w, paymentList(ps))
+		ok(w, PaymentList(ps))
 	}
 }
 
@@ -150,7 +150,7 @@ func (s *Server) paymentFind(w http.ResponseWriter, r *http.Request, merchantID 
 		notFoundPayment(w)
 		return
 	}
-	ok(w, paymentJSON(ps[0]))
+	ok(w, PaymentJSON(ps[0]))
 }
 
 // GET /payments/findAll/{merchant_uid}[/{status}]: paged.
@@ -173,7 +173,7 @@ func (s *Server) paymentFindAll(w http.ResponseWriter, r *http.Request, merchant
 		notFoundPayment(w)
 		return
 	}
-	ok(w, newPaged(paymentList(ps), total, q.Page, q.Limit))
+	ok(w, NewPaged(PaymentList(ps), total, q.Page, q.Limit))
 }
 
 // GET /payments/status/{status}?page&limit&from&to&sorting
@@ -202,7 +202,7 @@ func (s *Server) paymentsByStatus(w http.ResponseWriter, r *http.Request, mercha
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, newPaged(paymentList(ps), total, q.Page, q.Limit))
+	ok(w, NewPaged(PaymentList(ps), total, q.Page, q.Limit))
 }
 
 type cancelReq struct {
@@ -234,7 +234,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request, merchantID int64
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, paymentJSON(p))
+	ok(w, PaymentJSON(p))
 }
 
 type prepareReq struct {

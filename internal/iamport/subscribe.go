@@ -60,7 +60,7 @@ func (s *Server) again(w http.ResponseWriter, r *http.Request, merchantID int64)
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, paymentJSON(p))
+	ok(w, PaymentJSON(p))
 }
 
 // POST /subscribe/payments/onetime
@@ -78,7 +78,7 @@ func (s *Server) onetime(w http.ResponseWriter, r *http.Request, merchantID int6
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, paymentJSON(p))
+	ok(w, PaymentJSON(p))
 }
 
 type customerReq struct {
@@ -112,7 +112,7 @@ func (s *Server) customerIssue(w http.ResponseWriter, r *http.Request, merchantI
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, customerJSON(c))
+	ok(w, CustomerJSON(c))
 }
 
 // GET /subscribe/customers/{customer_uid}
@@ -122,7 +122,7 @@ func (s *Server) customerGet(w http.ResponseWriter, r *http.Request, merchantID 
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, customerJSON(c))
+	ok(w, CustomerJSON(c))
 }
 
 // DELETE /subscribe/customers/{customer_uid}
@@ -132,7 +132,7 @@ func (s *Server) customerDelete(w http.ResponseWriter, r *http.Request, merchant
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, customerJSON(c))
+	ok(w, CustomerJSON(c))
 }
 
 type customersQuery struct {
@@ -159,9 +159,9 @@ func (s *Server) customersMany(w http.ResponseWriter, r *http.Request, merchantI
 		s.writeErr(w, r, err)
 		return
 	}
-	list := make([]customerObj, 0, len(cs))
+	list := make([]CustomerObj, 0, len(cs))
 	for _, c := range cs {
-		list = append(list, customerJSON(c))
+		list = append(list, CustomerJSON(c))
 	}
 	switch {
 	case len(list) == 0:
@@ -200,7 +200,7 @@ func (s *Server) customerPayments(w http.ResponseWriter, r *http.Request, mercha
 		s.writeErr(w, r, err)
 		return
 	}
-	ok(w, newPaged(paymentList(ps), total, page, 20))
+	ok(w, NewPaged(PaymentList(ps), total, page, 20))
 }
 
 func uniq(xs []string) []string {
@@ -215,10 +215,11 @@ func uniq(xs []string) []string {
 	return out
 }
 
-func paymentList(ps []store.Payment) []paymentObj {
-	out := make([]paymentObj, 0, len(ps))
+// PaymentList maps payments to Payment objects.
+func PaymentList(ps []store.Payment) []PaymentObj {
+	out := make([]PaymentObj, 0, len(ps))
 	for _, p := range ps {
-		out = append(out, paymentJSON(p))
+		out = append(out, PaymentJSON(p))
 	}
 	return out
 }
