@@ -81,7 +81,9 @@ func (s *Sim) handleCharge(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, codeBadRequest, "tax_free must be between 0 and amount")
 		return
 	}
-	c, pgError, err := s.charge(r.Context(), req)
+	// Once received, a charge is processed even if the client goes away (the
+	// outcome the client never saw is what Lookup is for).
+	c, pgError, err := s.charge(context.WithoutCancel(r.Context()), req)
 	if err != nil {
 		s.internal(w, "charge", err)
 		return
@@ -200,7 +202,7 @@ func (s *Sim) handleCancel(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusBadRequest, codeBadRequest, "amount must not be negative")
 		return
 	}
-	out, ref := s.cancel(r.Context(), r.PathValue("tid"), req)
+	out, ref := s.cancel(context.WithoutCancel(r.Context()), r.PathValue("tid"), req)
 	if ref != nil {
 		if ref.internalErr != nil {
 			s.internal(w, "cancel", ref.internalErr)

@@ -20,6 +20,23 @@
 //	POST   /_sim/buyer/{id}             headless buyer step
 //	GET    /_sim/ledger[?order_id=]     every charge and cancel
 //	GET|PUT /_sim/config                delay_ms, slow_ms
+//
+// Test cards (any other well-formed number behaves like 4242):
+//
+//	4242-4242-4242-4242  issues; charges succeed
+//	4000-0000-0000-0002  declined at issuance: [F113] 거래거절 카드번호틀림
+//	4000-0000-0000-0341  issues; charges declined: 잔액부족 (insufficient funds)
+//	4000-0000-0000-9995  issues; charges declined: 한도초과 (over limit)
+//	4000-0000-0000-9987  issues; charges declined: 거래정지카드 (card suspended)
+//	4000-0000-0000-0119  issues; charges answer HTTP 500 and record nothing
+//	4000-0000-0000-0259  issues; charges are recorded paid, then the answer
+//	                     waits slow_ms (default 10 s) so the client times out
+//
+// Any charge whose amount ends in 13 (1013, 5013) is declined, whatever the
+// card: 테스트 거절 (test decline: amount ending in 13). A charge of a deleted
+// key is declined: 삭제된 빌링키. Declines answer HTTP 402 {code, message,
+// tid} and are recorded (status failed), so a repeated order_id gets the same
+// decline back.
 package testpg
 
 import (
