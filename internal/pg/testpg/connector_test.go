@@ -602,3 +602,28 @@ func TestBadSecret(t *testing.T) {
 		t.Fatalf("right secret: %+v %v", res, err)
 	}
 }
+
+func TestConcurrentSameOrderChargesOnce(t *testing.T) {
+	e := newEnv(t)
+	key := e.issue("c", cardOK)
+	const n = 8
+	tids := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			res, err := e.charge(key, "imp_race", 1000)
+			if err != nil {
+				t.Error(err)
+			}
+			tids <- res.PGTID
+		}()
+	}
+	first := <-tids
+	for i := 1; i < n; i++ {
+		if tid := <-tids; tid != first {
+			t.Fatalf("two tids for one order: %s %s", first, tid)
+		}
+	}
+	if l := e.ledger("imp_race"); len(l) != 1 {
+		t.Fatalf("charged %d times", len(l))
+	}
+}
