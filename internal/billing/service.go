@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 
 	"billkey/internal/accounts"
@@ -60,7 +61,21 @@ type Config struct {
 }
 
 // Service is the billing domain service.
-type Service struct{ Config }
+type Service struct {
+	Config
+	channels sync.Map // channelKey → cachedChannel
+}
+
+type channelKey struct{ merchantID, channelID int64 }
+
+type cachedChannel struct {
+	ch    ResolvedChannel
+	until time.Time
+}
+
+// channelCacheTTL bounds how long a channel's row and opened credentials are
+// reused on the charge path (channels change only by admin commands).
+const channelCacheTTL = 10 * time.Second
 
 func New(c Config) *Service {
 	if c.PGTimeout == 0 {
@@ -72,7 +87,7 @@ func New(c Config) *Service {
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
-	return &Service{c}
+	return &Service{Config: c}
 }
 
 func (s *Service) now() int64 { return s.Clock.Now().Unix() }
@@ -139,11 +154,22 @@ func (s *Service) channelFor(ctx context.Context, c store.Channel) (ResolvedChan
 }
 
 func (s *Service) channelByID(ctx context.Context, merchantID, id int64) (ResolvedChannel, error) {
+	key := channelKey{merchantID, id}
+	if v, ok := s.channels.Load(key); ok {
+		if c := v.(cachedChannel); time.Now().Before(c.until) {
+			return c.ch, nil
+		}
+	}
 	c, err := s.Store.Read().ChannelByID(ctx, merchantID, id)
 	if err != nil {
 		return ResolvedChannel{}, err
 	}
-	return s.channelFor(ctx, c)
+	rc, err := s.channelFor(ctx, c)
+	if err != nil {
+		return rc, err
+	}
+	s.channels.Store(key, cachedChannel{ch: rc, until: time.Now().Add(channelCacheTTL)})
+	return rc, nil
 }
 
 // pgCtx bounds a PG call.
