@@ -49,6 +49,7 @@ type App struct {
 
 	keyCreated bool
 	closers    []io.Closer
+	bg         *background // schedules and webhooks (jobs.go)
 }
 
 // NewLogger builds the slog logger the config asks for.
@@ -123,6 +124,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpx.NewMetrics(a.Metrics)
 	api := &iamport.Server{Accounts: a.Accounts, Billing: a.Billing, Store: a.Store, Clock: a.Clock, Log: log}
+	a.wireBackground(api)
 	api.Routes(a.Mux)
 	a.mountCheckout()
 	a.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
@@ -207,6 +209,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	bg, stopBG := context.WithCancel(context.Background())
 	defer stopBG()
 	go a.Billing.RunReconciler(bg, a.Cfg.ReconcileInterval)
+	stopJobs, err := a.startBackground(context.WithoutCancel(bg))
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -217,7 +224,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.Log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := srv.Shutdown(sctx)
+	err = srv.Shutdown(sctx)
+	stopJobs()
 	stopBG()
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
