@@ -54,6 +54,10 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	for _, f := range s.Extra {
 		f(mux, a)
 	}
+	// Anything else gets a JSON envelope too (clients parse every error body).
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusNotFound, -1, "존재하지 않는 API입니다: "+r.Method+" "+r.URL.Path+" (no such endpoint)", nil)
+	})
 }
 
 // TokenFrom extracts the access token the way i'mport clients send it:
