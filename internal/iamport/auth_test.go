@@ -157,3 +157,23 @@ func TestSecretRotationKeepsOldPairDuringGrace(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTokensAcrossNodes: two billkey nodes share one PostgreSQL (and the
+// master key): a token from one works on the other, and getToken on either
+// hands out the same token.
+func TestTokensAcrossNodes(t *testing.T) {
+	dir := t.TempDir()
+	dsn := apptest.DatabaseURL(t, "postgres", dir)
+	a := apptest.Start(t, apptest.Options{Engine: "postgres", DatabaseURL: dsn, DataDir: dir})
+	b := apptest.Start(t, apptest.Options{Engine: "postgres", DatabaseURL: dsn, DataDir: dir})
+	m := a.NewMerchant(t)
+	body := map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret}
+	_, _, ta := getToken(t, a, body)
+	_, _, tb := getToken(t, b, body)
+	if ta.AccessToken == "" || ta.AccessToken != tb.AccessToken || ta.ExpiredAt != tb.ExpiredAt {
+		t.Fatalf("nodes disagree: %+v vs %+v", ta, tb)
+	}
+	if st, env := b.DoHeaders(t, "GET", "/payments/status/all", nil, map[string]string{"Authorization": "Bearer " + ta.AccessToken}); st != 200 || env.Code != 0 {
+		t.Fatalf("node B refused node A's token: %d %s", st, env.Raw)
+	}
+}
