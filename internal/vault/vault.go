@@ -240,6 +240,15 @@ func (v *Vault) dataKeyFor(ctx context.Context, merchantID int64, version int) (
 }
 
 func (v *Vault) createDataKey(ctx context.Context, merchantID int64, version int) error {
+	// New data keys go under the newest master version: re-read the keyring
+	// (rare: once per merchant) so a rotation done by another process counts.
+	if v.reload != nil {
+		if ring, err := v.reload(); err == nil {
+			v.mu.Lock()
+			v.ring = ring
+			v.mu.Unlock()
+		}
+	}
 	v.mu.RLock()
 	mver := v.ring.Current()
 	v.mu.RUnlock()
