@@ -9,6 +9,7 @@ package checkout_test
 import (
 	"context"
 	_ "embed"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -342,13 +343,15 @@ type pgUI struct {
 	approve  string
 	cancel   string
 	card     string // test card select
+	decline  string // the test card that declines at issuance
 	money    string // Kakao Money radio ("" if none)
 	provider string
 }
 
 var (
-	kakaoUI = pgUI{button: "kakaopay", ready: "#kp-approve", approve: "kp-approve", cancel: "kp-cancel", card: "kp-card", money: "kp-method-money", provider: "kakaopay"}
-	paycoUI = pgUI{button: "payco", ready: "#pc-register", approve: "pc-register", cancel: "pc-cancel", card: "pc-card", provider: "payco"}
+	kakaoUI = pgUI{button: "kakaopay", ready: "#kp-approve", approve: "kp-approve", cancel: "kp-cancel", card: "kp-card", decline: "decline", money: "kp-method-money", provider: "kakaopay"}
+	paycoUI = pgUI{button: "payco", ready: "#pc-register", approve: "pc-register", cancel: "pc-cancel", card: "pc-card", decline: "decline", provider: "payco"}
+	testpgUI = pgUI{button: "testpg", ready: "#tp-approve", approve: "tp-approve", cancel: "tp-cancel", card: "tp-card", decline: "4000-0000-0000-0002", provider: "testpg"}
 )
 
 // buyer is what the buyer does in the PG window.
@@ -430,9 +433,11 @@ func wantRsp(t *testing.T, rsp map[string]any, success bool, provider, status st
 
 func TestBrowserKakaoPay(t *testing.T) {
 	browser(t)
+	t.Parallel()
 	s := apptest.Start(t, apptest.Options{})
 
 	t.Run("pc/success_money_then_again", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, kakaoUI, nil, buyer{money: true})
 		sc.alert("Success")
 		wantRsp(t, rsp, true, "kakaopay", "ready") // amount 0: issued, not charged
@@ -467,6 +472,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("pc/success_card_with_amount_charges", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, kakaoUI, url.Values{"amount": {"5900"}}, buyer{})
 		sc.alert("Success")
 		wantRsp(t, rsp, true, "kakaopay", "paid")
@@ -477,6 +483,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("pc/buyer_cancel", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, kakaoUI, nil, buyer{action: "cancel"})
 		sc.alert("Failed")
 		wantRsp(t, rsp, false, "kakaopay", "failed")
@@ -486,6 +493,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("pc/decline", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, kakaoUI, nil, buyer{card: "decline"})
 		sc.alert("Failed")
 		wantRsp(t, rsp, false, "kakaopay", "failed")
@@ -498,6 +506,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("pc/close_overlay", func(t *testing.T) {
+		t.Parallel()
 		sc := newScenario(t, s)
 		sc.open(nil)
 		sc.do("request_pay", chromedp.Click(chromedp.ID("kakaopay")))
@@ -515,6 +524,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("mobile/success_then_again", func(t *testing.T) {
+		t.Parallel()
 		sc, q := mobileFlow(t, s, kakaoUI, nil, buyer{money: true})
 		if q.Get("imp_success") != "true" || q.Get("merchant_uid") != seedMerchantUID || q.Get("imp_uid") == "" || q.Has("error_msg") {
 			t.Fatalf("redirect query = %v", q)
@@ -526,6 +536,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("mobile/buyer_cancel", func(t *testing.T) {
+		t.Parallel()
 		_, q := mobileFlow(t, s, kakaoUI, nil, buyer{action: "cancel"})
 		if q.Get("imp_success") != "false" || q.Get("error_code") != "F0005" || !strings.Contains(q.Get("error_msg"), "사용자가 결제를 취소하였습니다") {
 			t.Fatalf("redirect query = %v", q)
@@ -533,6 +544,7 @@ func TestBrowserKakaoPay(t *testing.T) {
 	})
 
 	t.Run("mobile/decline", func(t *testing.T) {
+		t.Parallel()
 		_, q := mobileFlow(t, s, kakaoUI, nil, buyer{card: "decline"})
 		if q.Get("imp_success") != "false" || q.Get("error_code") != "-780" || q.Get("imp_uid") == "" {
 			t.Fatalf("redirect query = %v", q)
@@ -542,9 +554,11 @@ func TestBrowserKakaoPay(t *testing.T) {
 
 func TestBrowserPayco(t *testing.T) {
 	browser(t)
+	t.Parallel()
 	s := apptest.Start(t, apptest.Options{})
 
 	t.Run("pc/success_then_again", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, paycoUI, url.Values{"amount": {"3000"}}, buyer{})
 		sc.alert("Success")
 		wantRsp(t, rsp, true, "payco", "ready") // display amount only: never charged
@@ -558,6 +572,7 @@ func TestBrowserPayco(t *testing.T) {
 	})
 
 	t.Run("pc/buyer_cancel", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, paycoUI, nil, buyer{action: "cancel"})
 		sc.alert("Failed")
 		wantRsp(t, rsp, false, "payco", "failed")
@@ -567,6 +582,7 @@ func TestBrowserPayco(t *testing.T) {
 	})
 
 	t.Run("pc/decline", func(t *testing.T) {
+		t.Parallel()
 		sc, rsp := pcFlow(t, s, paycoUI, nil, buyer{card: "decline"})
 		sc.alert("Failed")
 		wantRsp(t, rsp, false, "payco", "failed")
@@ -576,6 +592,7 @@ func TestBrowserPayco(t *testing.T) {
 	})
 
 	t.Run("mobile/success_then_again", func(t *testing.T) {
+		t.Parallel()
 		sc, q := mobileFlow(t, s, paycoUI, nil, buyer{})
 		if q.Get("imp_success") != "true" || q.Get("imp_uid") == "" {
 			t.Fatalf("redirect query = %v", q)
@@ -584,6 +601,7 @@ func TestBrowserPayco(t *testing.T) {
 	})
 
 	t.Run("mobile/buyer_cancel", func(t *testing.T) {
+		t.Parallel()
 		_, q := mobileFlow(t, s, paycoUI, nil, buyer{action: "cancel"})
 		if q.Get("imp_success") != "false" || q.Get("error_msg") == "" || q.Get("error_code") == "" {
 			t.Fatalf("redirect query = %v", q)
@@ -591,6 +609,7 @@ func TestBrowserPayco(t *testing.T) {
 	})
 
 	t.Run("mobile/decline", func(t *testing.T) {
+		t.Parallel()
 		_, q := mobileFlow(t, s, paycoUI, nil, buyer{card: "decline"})
 		if q.Get("imp_success") != "false" || q.Get("error_code") != "3101" {
 			t.Fatalf("redirect query = %v", q)
@@ -598,6 +617,7 @@ func TestBrowserPayco(t *testing.T) {
 	})
 
 	t.Run("pc/pay_method_refused_before_window", func(t *testing.T) {
+		t.Parallel()
 		sc := newScenario(t, s)
 		sc.open(nil)
 		// PAYCO takes card only: the seed with another pay_method is refused before any window.
@@ -607,4 +627,90 @@ func TestBrowserPayco(t *testing.T) {
 			t.Fatalf("rsp = %v", rsp)
 		}
 	})
+}
+
+func TestBrowserTestPG(t *testing.T) {
+	browser(t)
+	t.Parallel()
+	s := apptest.Start(t, apptest.Options{})
+
+	t.Run("pc/success_then_again", func(t *testing.T) {
+		t.Parallel()
+		sc, rsp := pcFlow(t, s, testpgUI, nil, buyer{card: "4242-4242-4242-4242"})
+		sc.alert("Success")
+		wantRsp(t, rsp, true, "testpg", "ready")
+		sc.charge(seedCustomerUID, "again_1", 1000, "paid", "card")
+	})
+
+	t.Run("pc/decline", func(t *testing.T) {
+		t.Parallel()
+		sc, rsp := pcFlow(t, s, testpgUI, nil, buyer{card: testpgUI.decline})
+		sc.alert("Failed")
+		wantRsp(t, rsp, false, "testpg", "failed")
+	})
+
+	t.Run("mobile/buyer_cancel", func(t *testing.T) {
+		t.Parallel()
+		_, q := mobileFlow(t, s, testpgUI, nil, buyer{action: "cancel"})
+		if q.Get("imp_success") != "false" || q.Get("error_code") != "F0005" {
+			t.Fatalf("redirect query = %v", q)
+		}
+	})
+}
+
+// TestBrowserDemo is the demo shop as a person uses it: register a card with
+// Kakao Pay through the SDK, then charge it through the demo back end.
+func TestBrowserDemo(t *testing.T) {
+	browser(t)
+	t.Parallel()
+	s := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	demo, _, err := s.App.EnsureDemo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := newScenario(t, s)
+	sc.do("open demo", chromedp.Navigate(s.URL+"/demo"), chromedp.WaitVisible(chromedp.ID("demo-register")))
+	code, err := chromedp.Run(sc.tab, chromedp.Text(chromedp.ID("demo-code")))
+	if err != nil || code != demo.Code {
+		t.Fatalf("demo code %q %v, want %s", code, err, demo.Code)
+	}
+	sc.do("register", chromedp.SetValue(chromedp.ID("demo-customer"), "demo_browser_1"), chromedp.Click(chromedp.ID("demo-register")))
+	fr := sc.frame("#kp-approve")
+	sc.shot("1-window")
+	sc.do("approve", chromedp.Click(chromedp.ID("kp-method-money"), chromedp.FromNode(fr)), chromedp.Click(chromedp.ID("kp-approve"), chromedp.FromNode(fr)))
+	sc.do("registered", chromedp.WaitVisible(chromedp.CSS("#demo-register-result.ok")),
+		chromedp.WaitVisible(chromedp.ID("demo-rsp")))
+	sc.shot("2-registered")
+	sc.do("charge", chromedp.SetValue(chromedp.ID("demo-charge-amount"), "4500"), chromedp.Click(chromedp.ID("demo-charge")),
+		chromedp.WaitVisible(chromedp.CSS("#demo-charge-result.ok")))
+	sc.shot("3-charged")
+	res, err := chromedp.Run(sc.tab, chromedp.Text(chromedp.ID("demo-charge-result")))
+	if err != nil || !strings.Contains(res, "4500") || !strings.Contains(res, "point") {
+		t.Fatalf("charge result %q %v", res, err)
+	}
+	pj, err := chromedp.Run(sc.tab, chromedp.Text(chromedp.ID("demo-payment")))
+	if err != nil || !strings.Contains(pj, `"status": "paid"`) || !strings.Contains(pj, `"customer_uid": "demo_browser_1"`) {
+		t.Fatalf("payment JSON %q %v", pj, err)
+	}
+
+	// The back end's secret is stored sealed, never in plaintext.
+	rd := s.App.Store.Read()
+	impKey, err1 := rd.Meta(ctx, "demo_backend_imp_key")
+	sealed, err2 := rd.Meta(ctx, "demo_backend_secret_sealed")
+	if err1 != nil || err2 != nil || impKey == "" {
+		t.Fatalf("demo back end meta: %v %v", err1, err2)
+	}
+	ct, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := s.App.Vault.Open(ctx, demo.ID, "demo-backend-secret", ct)
+	if err != nil || len(secret) != 80 || strings.Contains(sealed, string(secret)) {
+		t.Fatalf("sealed secret: %v", err)
+	}
+	st, env := s.Do(t, "POST", "/users/getToken", "", map[string]any{"imp_key": impKey, "imp_secret": string(secret)})
+	if st != 200 || env.Code != 0 {
+		t.Fatalf("getToken with the demo back end's key: %d %s", st, env.Raw)
+	}
 }
