@@ -349,8 +349,8 @@ type pgUI struct {
 }
 
 var (
-	kakaoUI = pgUI{button: "kakaopay", ready: "#kp-approve", approve: "kp-approve", cancel: "kp-cancel", card: "kp-card", decline: "decline", money: "kp-method-money", provider: "kakaopay"}
-	paycoUI = pgUI{button: "payco", ready: "#pc-register", approve: "pc-register", cancel: "pc-cancel", card: "pc-card", decline: "decline", provider: "payco"}
+	kakaoUI  = pgUI{button: "kakaopay", ready: "#kp-approve", approve: "kp-approve", cancel: "kp-cancel", card: "kp-card", decline: "decline", money: "kp-method-money", provider: "kakaopay"}
+	paycoUI  = pgUI{button: "payco", ready: "#pc-register", approve: "pc-register", cancel: "pc-cancel", card: "pc-card", decline: "decline", provider: "payco"}
 	testpgUI = pgUI{button: "testpg", ready: "#tp-approve", approve: "tp-approve", cancel: "tp-cancel", card: "tp-card", decline: "4000-0000-0000-0002", provider: "testpg"}
 )
 
