@@ -4,6 +4,7 @@
 //	billkey [serve]                 serve the API (default: 127.0.0.1:8080, SQLite in ./data, test mode)
 //	billkey merchant create|list|add-channel|rotate-secret|set-webhook
 //	billkey vault rotate            rotate the master key, re-wrapping the data keys
+//	billkey clock advance 720h      move a running test-mode billkey's clock
 package main
 
 import (
@@ -25,6 +26,8 @@ func main() {
 		err = merchant(args)
 	case "vault":
 		err = vaultCmd(args)
+	case "clock":
+		err = clockCmd(args)
 	case "help", "-h", "--help":
 		usage()
 		return
@@ -48,6 +51,7 @@ func usage() {
   billkey merchant rotate-secret [-grace 24h] impNNNNNNNN
   billkey merchant set-webhook -merchant impNNNNNNNN -url URL [-content-type json|form]
   billkey vault rotate                        new master key version; data keys re-wrapped
+  billkey clock advance 720h|30d [-url http://127.0.0.1:8080]   move a running test-mode billkey's clock (now: show it)
 Every command takes the same storage flags as serve (-data-dir, -database-url) and BILLKEY_* variables.
 `)
 }
