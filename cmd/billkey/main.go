@@ -26,6 +26,8 @@ func main() {
 		err = merchant(args)
 	case "vault":
 		err = vaultCmd(args)
+	case "pgsim":
+		err = pgsim(args)
 	case "clock":
 		err = clockCmd(args)
 	case "help", "-h", "--help":
@@ -51,6 +53,7 @@ func usage() {
   billkey merchant rotate-secret [-grace 24h] impNNNNNNNN
   billkey merchant set-webhook -merchant impNNNNNNNN -url URL [-content-type json|form]
   billkey vault rotate                        new master key version; data keys re-wrapped
+  billkey pgsim [-addr 127.0.0.1:8090] [-data-dir D]  the PG emulators on their own
   billkey clock advance 720h|30d [-url http://127.0.0.1:8080]   move a running test-mode billkey's clock (now: show it)
 Every command takes the same storage flags as serve (-data-dir, -database-url) and BILLKEY_* variables.
 `)
