@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"billkey/internal/store"
@@ -294,6 +295,135 @@ func TestTokensAndMeta(t *testing.T) {
 		s.Write(ctx, func(q store.Q) error { v2, _ = q.InsertMetaIfAbsent(ctx, "k", "b"); return nil })
 		if v1 != "a" || v2 != "a" {
 			t.Fatalf("meta %q %q", v1, v2)
+		}
+	})
+}
+
+func TestScheduleClaimIsExclusive(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		m := merchant(t, s, "imp00000051")
+		var sc store.Schedule
+		w := func(fn func(q store.Q) error) error { return s.Write(ctx, fn) }
+		if err := w(func(q store.Q) error {
+			var err error
+			sc, err = q.InsertSchedule(ctx, store.Schedule{MerchantID: m.ID, CustomerUID: "c", MerchantUID: "s1", ScheduleAt: 100,
+				Amount: 1000, Currency: "KRW", CreatedAt: 1})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w(func(q store.Q) error {
+			_, err := q.InsertSchedule(ctx, store.Schedule{MerchantID: m.ID, CustomerUID: "c", MerchantUID: "s1", ScheduleAt: 100, Amount: 1, Currency: "KRW", CreatedAt: 1})
+			return err
+		}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("duplicate merchant_uid: %v", err)
+		}
+		// Not due yet: neither swept nor claimable.
+		var items []store.EnqueuedItem
+		if err := w(func(q store.Q) (err error) { items, err = q.EnqueueDueSchedules(ctx, 99, 1000, 940, 10); return }); err != nil || len(items) != 0 {
+			t.Fatalf("early sweep: %v %v", items, err)
+		}
+		// Due: one sweep takes it; a second sweep within the stale window does not.
+		if err := w(func(q store.Q) (err error) { items, err = q.EnqueueDueSchedules(ctx, 100, 1000, 940, 10); return }); err != nil || len(items) != 1 || items[0].Seq != 1 {
+			t.Fatalf("sweep: %v %v", items, err)
+		}
+		if err := w(func(q store.Q) (err error) { items, err = q.EnqueueDueSchedules(ctx, 100, 1001, 941, 10); return }); err != nil || len(items) != 0 {
+			t.Fatalf("second sweep: %v %v", items, err)
+		}
+		// Concurrent claims: exactly one wins.
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := w(func(q store.Q) error { _, err := q.ClaimSchedule(ctx, sc.ID, 100, 1000, 1100, false); return err })
+				if err == nil {
+					wins.Add(1)
+				} else if !store.IsNotFound(err) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d claims won", wins.Load())
+		}
+		// An expired claim can be taken over, keeping the payment count of the first claim.
+		if _, err := insert(s, payment(m, "imp_000000000051", "s1", "paid")); err != nil {
+			t.Fatal(err)
+		}
+		var again store.Schedule
+		if err := w(func(q store.Q) (err error) { again, err = q.ClaimSchedule(ctx, sc.ID, 100, 1101, 1200, false); return }); err != nil {
+			t.Fatal(err)
+		}
+		if again.PriorPayments != 0 || again.Status != store.ScheduleExecuting {
+			t.Fatalf("takeover: %+v", again)
+		}
+		if err := w(func(q store.Q) error {
+			ok, err := q.FinishSchedule(ctx, m.ID, "s1", store.ScheduleOutcome{ImpUID: "imp_000000000051", PaymentStatus: "paid", ExecutedAt: 100})
+			if !ok {
+				t.Error("finish found no executing schedule")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Read().Schedule(ctx, m.ID, "s1")
+		if err != nil || got.Status != store.ScheduleExecuted || got.PaymentStatus != "paid" || got.ImpUID != "imp_000000000051" {
+			t.Fatalf("finished: %+v %v", got, err)
+		}
+		if err := w(func(q store.Q) error { _, err := q.ClaimSchedule(ctx, sc.ID, 100, 5000, 5100, false); return err }); !store.IsNotFound(err) {
+			t.Fatalf("claim of an executed schedule: %v", err)
+		}
+	})
+}
+
+func TestWebhookOutboxStates(t *testing.T) {
+	eachEngine(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		m := merchant(t, s, "imp00000052")
+		w := func(fn func(q store.Q) error) error { return s.Write(ctx, fn) }
+		var ev store.WebhookEvent
+		if err := w(func(q store.Q) (err error) {
+			ev, err = q.InsertWebhookEvent(ctx, store.WebhookEvent{MerchantID: m.ID, EventID: "msg_1", ImpUID: "imp_1", MerchantUID: "o",
+				Status: "paid", Reason: "paid", URL: "http://127.0.0.1:1/", ContentType: "json", Body: "{}", NextAttemptAt: 50, CreatedAt: 50})
+			return
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var items []store.EnqueuedItem
+		if err := w(func(q store.Q) (err error) { items, err = q.EnqueueDueWebhooks(ctx, 50, 1000, 940, 10); return }); err != nil || len(items) != 1 {
+			t.Fatalf("sweep: %v %v", items, err)
+		}
+		if err := w(func(q store.Q) error { _, err := q.ClaimWebhook(ctx, ev.ID, 50, 1000, 1090, false); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w(func(q store.Q) error { _, err := q.ClaimWebhook(ctx, ev.ID, 50, 1001, 1091, false); return err }); !store.IsNotFound(err) {
+			t.Fatalf("second claim: %v", err)
+		}
+		if err := w(func(q store.Q) (err error) {
+			ev, err = q.RecordWebhookAttempt(ctx, store.WebhookAttempt{EventID: ev.ID, Attempt: 1, URL: ev.URL, StatusCode: 503, Error: "HTTP 503", At: 50}, false, 60, 50)
+			return
+		}); err != nil || ev.State != store.WebhookPending || ev.Attempts != 1 || ev.NextAttemptAt != 60 || ev.EnqueuedAt != 0 {
+			t.Fatalf("after a failure: %+v %v", ev, err)
+		}
+		if err := w(func(q store.Q) (err error) { items, err = q.EnqueueDueWebhooks(ctx, 59, 1002, 942, 10); return }); err != nil || len(items) != 0 {
+			t.Fatalf("not due yet: %v %v", items, err)
+		}
+		if err := w(func(q store.Q) error { _, err := q.ClaimWebhook(ctx, ev.ID, 60, 1100, 1190, false); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w(func(q store.Q) (err error) {
+			ev, err = q.RecordWebhookAttempt(ctx, store.WebhookAttempt{EventID: ev.ID, Attempt: 2, URL: ev.URL, StatusCode: 200, At: 60}, true, 0, 60)
+			return
+		}); err != nil || ev.State != store.WebhookDelivered || ev.DeliveredAt != 60 {
+			t.Fatalf("delivered: %+v %v", ev, err)
+		}
+		evs, total, err := s.Read().WebhookEvents(ctx, store.WebhookFilter{MerchantID: m.ID, ImpUID: "imp_1"})
+		if err != nil || total != 1 || len(evs[0].AttemptLog) != 2 || evs[0].AttemptLog[0].StatusCode != 503 {
+			t.Fatalf("list: %+v %d %v", evs, total, err)
 		}
 	})
 }
