@@ -117,6 +117,7 @@ func (g *groupWriter) commit(batch []*writeReq) {
 			cerr = nil
 		}
 	}
+	g.s.preparePending()
 	for i, r := range batch {
 		if results[i] == nil && cerr != nil {
 			results[i] = mapErr(fmt.Errorf("store: commit: %w", cerr))

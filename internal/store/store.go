@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -49,6 +50,26 @@ type Store struct {
 	w      *sql.DB // the writer: one connection on SQLite
 	r      *sql.DB // readers
 	group  *groupWriter
+	// Prepared statements by query text (SQLite only: parsing is a large part
+	// of a statement's cost there; pgx caches statements itself).
+	wstmts, rstmts sync.Map
+	pending        sync.Map // write queries seen in a transaction, to prepare after it
+}
+
+// preparePending prepares, on the (now free) writer, the statements first
+// seen inside a transaction.
+func (s *Store) preparePending() {
+	s.pending.Range(func(k, _ any) bool {
+		s.pending.Delete(k)
+		q := k.(string)
+		if _, ok := s.wstmts.Load(q); ok {
+			return true
+		}
+		if st, err := s.w.Prepare(q); err == nil {
+			s.wstmts.Store(q, st)
+		}
+		return true
+	})
 }
 
 // Open opens (and migrates) the database named by url: a postgres:// or
@@ -138,6 +159,9 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
+	for _, m := range []*sync.Map{&s.wstmts, &s.rstmts} {
+		m.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		if e := s.r.Close(); err == nil {
@@ -172,8 +196,48 @@ type Q struct {
 	db *sql.DB
 }
 
+// stmt returns a cached prepared statement for query (SQLite), bound to the
+// transaction when there is one; nil means run the text directly.
+func (q Q) stmt(ctx context.Context, query string) *sql.Stmt {
+	if q.s.engine != SQLite {
+		return nil
+	}
+	cache, db := &q.s.rstmts, q.s.r
+	if q.tx != nil || q.db == q.s.w {
+		cache, db = &q.s.wstmts, q.s.w
+	}
+	var st *sql.Stmt
+	if v, ok := cache.Load(query); ok {
+		st = v.(*sql.Stmt)
+	} else {
+		if q.tx != nil {
+			// Preparing on the writer pool now would wait for the writer
+			// connection this transaction holds: run the text this time and
+			// prepare it once the transaction is over (preparePending).
+			q.s.pending.Store(query, true)
+			return nil
+		}
+		p, err := db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil
+		}
+		if v, loaded := cache.LoadOrStore(query, p); loaded {
+			p.Close()
+			p = v.(*sql.Stmt)
+		}
+		st = p
+	}
+	if q.tx != nil {
+		return q.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
 func (q Q) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = q.s.rebind(query)
+	if st := q.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	if q.tx != nil {
 		return q.tx.ExecContext(ctx, query, args...)
 	}
@@ -182,6 +246,9 @@ func (q Q) Exec(ctx context.Context, query string, args ...any) (sql.Result, err
 
 func (q Q) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	query = q.s.rebind(query)
+	if st := q.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	if q.tx != nil {
 		return q.tx.QueryContext(ctx, query, args...)
 	}
@@ -190,6 +257,9 @@ func (q Q) Query(ctx context.Context, query string, args ...any) (*sql.Rows, err
 
 func (q Q) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = q.s.rebind(query)
+	if st := q.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	if q.tx != nil {
 		return q.tx.QueryRowContext(ctx, query, args...)
 	}
@@ -221,6 +291,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(Q) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return mapErr(fmt.Errorf("store: commit: %w", err))
+	}
+	if s.engine == SQLite {
+		s.preparePending()
 	}
 	return nil
 }
