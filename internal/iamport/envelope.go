@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"billkey/internal/accounts"
@@ -49,8 +50,13 @@ const (
 	MsgBadCredentials = "imp_key, imp_secret 인증에 실패했습니다. (wrong imp_key or imp_secret)"
 )
 
-// writeErr maps an error to its envelope: the only place that does.
 func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, s.Log, err)
+}
+
+// WriteError maps an error to its envelope: the only place that does (every
+// surface of the i'mport API uses it).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	var de *decode.Error
 	var be *billing.Error
 	switch {
@@ -73,23 +79,23 @@ func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 			WriteJSON(w, http.StatusOK, 1, be.Message, nil)
 		case billing.KindPG:
 			if be.Err != nil {
-				s.Log.Warn("PG error", "route", r.Pattern, "err", be.Err)
+				log.Warn("PG error", "route", r.Pattern, "err", be.Err)
 			}
 			WriteJSON(w, http.StatusOK, -1, be.Message, nil)
 		default:
-			s.internal(w, r, err)
+			internalError(w, r, log, err)
 		}
 	case errors.Is(err, store.ErrNotFound):
 		WriteJSON(w, http.StatusNotFound, -1, billing.MsgPaymentNotFound, nil)
 	case errors.Is(err, context.Canceled):
 		WriteJSON(w, 499, -1, "요청이 취소되었습니다. (request cancelled)", nil)
 	default:
-		s.internal(w, r, err)
+		internalError(w, r, log, err)
 	}
 }
 
-func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
-	s.Log.Error("internal error", "route", r.Pattern, "err", err)
+func internalError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	log.Error("internal error", "route", r.Pattern, "err", err)
 	WriteJSON(w, http.StatusInternalServerError, -1, "일시적인 서버 오류입니다. 잠시 후 다시 시도하세요. (internal error)", nil)
 }
 

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"billkey/internal/accounts"
 	"billkey/internal/billing"
 	"billkey/internal/iamport"
 	"billkey/internal/iamport/decode"
@@ -35,40 +34,9 @@ func (s *Service) Routes(mux *http.ServeMux, auth func(iamport.AuthedHandler) ht
 	mux.Handle("PUT /billkey/schedule-retry-policy", auth(s.putPolicy))
 }
 
-// writeErr maps errors like the i'mport layer does (iamport.Server.writeErr).
+// writeErr maps errors the way the whole i'mport API does.
 func (s *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
-	var de *decode.Error
-	var be *billing.Error
-	switch {
-	case errors.Is(err, decode.ErrTooLarge):
-		iamport.WriteJSON(w, http.StatusRequestEntityTooLarge, -1, "요청 본문이 너무 큽니다. (request body too large)", nil)
-	case errors.As(err, &de):
-		iamport.WriteJSON(w, http.StatusBadRequest, -1, de.Error(), nil)
-	case errors.Is(err, accounts.ErrBadToken):
-		iamport.WriteJSON(w, http.StatusUnauthorized, -1, iamport.MsgUnauthorized, nil)
-	case errors.As(err, &be):
-		switch be.Kind {
-		case billing.KindInvalid:
-			iamport.WriteJSON(w, http.StatusBadRequest, -1, be.Message, nil)
-		case billing.KindNotFound:
-			iamport.WriteJSON(w, http.StatusNotFound, -1, be.Message, nil)
-		case billing.KindRefused:
-			iamport.WriteJSON(w, http.StatusOK, 1, be.Message, nil)
-		case billing.KindPG:
-			iamport.WriteJSON(w, http.StatusOK, -1, be.Message, nil)
-		default:
-			s.internal(w, r, err)
-		}
-	case errors.Is(err, context.Canceled):
-		iamport.WriteJSON(w, 499, -1, "요청이 취소되었습니다. (request cancelled)", nil)
-	default:
-		s.internal(w, r, err)
-	}
-}
-
-func (s *Service) internal(w http.ResponseWriter, r *http.Request, err error) {
-	s.Log.Error("internal error", "route", r.Pattern, "err", err)
-	iamport.WriteJSON(w, http.StatusInternalServerError, -1, "일시적인 서버 오류입니다. 잠시 후 다시 시도하세요. (internal error)", nil)
+	iamport.WriteError(w, r, s.Log, err)
 }
 
 func ok(w http.ResponseWriter, v any) { iamport.WriteJSON(w, http.StatusOK, 0, "", v) }

@@ -83,8 +83,7 @@ func bad(w http.ResponseWriter, msg string) {
 }
 
 func (s *Service) internal(w http.ResponseWriter, r *http.Request, err error) {
-	s.Log.Error("internal error", "route", r.Pattern, "err", err)
-	iamport.WriteJSON(w, http.StatusInternalServerError, -1, "일시적인 서버 오류입니다. 잠시 후 다시 시도하세요. (internal error)", nil)
+	iamport.WriteError(w, r, s.Log, err)
 }
 
 func (s *Service) list(w http.ResponseWriter, r *http.Request, merchantID int64) {
