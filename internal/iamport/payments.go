@@ -1,6 +1,7 @@
 package iamport
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -259,31 +260,21 @@ func (s *Server) prepareInput(w http.ResponseWriter, r *http.Request) (prepareRe
 	return req, true
 }
 
+const msgPrepareNotFound = "사전등록된 결제정보가 존재하지 않습니다."
+
 // POST /payments/prepare
 func (s *Server) prepareCreate(w http.ResponseWriter, r *http.Request, merchantID int64) {
-	req, good := s.prepareInput(w, r)
-	if !good {
-		return
-	}
-	var out store.Prepare
-	err := s.Store.Write(r.Context(), func(q store.Q) error {
-		var err error
-		out, err = q.InsertPrepare(r.Context(), merchantID, store.Prepare{MerchantUID: req.MerchantUID, Amount: req.Amount, UpdatedAt: s.Clock.Now().Unix()})
-		return err
-	})
-	if store.IsUniqueViolation(err) {
-		WriteJSON(w, http.StatusOK, 1, "이미 사전등록된 merchant_uid입니다. PUT으로 금액을 변경하세요. (already prepared; use PUT to change it)", nil)
-		return
-	}
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	ok(w, prepareObj{MerchantUID: out.MerchantUID, Amount: out.Amount})
+	s.prepareWrite(w, r, merchantID, store.Q.InsertPrepare)
 }
 
 // PUT /payments/prepare
 func (s *Server) prepareUpdate(w http.ResponseWriter, r *http.Request, merchantID int64) {
+	s.prepareWrite(w, r, merchantID, store.Q.UpdatePrepare)
+}
+
+// prepareWrite registers (insert) or changes (update) a prepared amount.
+func (s *Server) prepareWrite(w http.ResponseWriter, r *http.Request, merchantID int64,
+	write func(store.Q, context.Context, int64, store.Prepare) (store.Prepare, error)) {
 	req, good := s.prepareInput(w, r)
 	if !good {
 		return
@@ -291,25 +282,26 @@ func (s *Server) prepareUpdate(w http.ResponseWriter, r *http.Request, merchantI
 	var out store.Prepare
 	err := s.Store.Write(r.Context(), func(q store.Q) error {
 		var err error
-		out, err = q.UpdatePrepare(r.Context(), merchantID, store.Prepare{MerchantUID: req.MerchantUID, Amount: req.Amount, UpdatedAt: s.Clock.Now().Unix()})
+		out, err = write(q, r.Context(), merchantID, store.Prepare{MerchantUID: req.MerchantUID, Amount: req.Amount, UpdatedAt: s.Clock.Now().Unix()})
 		return err
 	})
-	if store.IsNotFound(err) {
-		WriteJSON(w, http.StatusNotFound, -1, "사전등록된 결제정보가 존재하지 않습니다.", nil)
-		return
-	}
-	if err != nil {
+	switch {
+	case store.IsUniqueViolation(err):
+		WriteJSON(w, http.StatusOK, 1, "이미 사전등록된 merchant_uid입니다. PUT으로 금액을 변경하세요. (already prepared; use PUT to change it)", nil)
+	case store.IsNotFound(err):
+		WriteJSON(w, http.StatusNotFound, -1, msgPrepareNotFound, nil)
+	case err != nil:
 		s.writeErr(w, r, err)
-		return
+	default:
+		ok(w, prepareObj{MerchantUID: out.MerchantUID, Amount: out.Amount})
 	}
-	ok(w, prepareObj{MerchantUID: out.MerchantUID, Amount: out.Amount})
 }
 
 // GET /payments/prepare/{merchant_uid}
 func (s *Server) prepareGet(w http.ResponseWriter, r *http.Request, merchantID int64) {
 	p, err := s.Store.Read().GetPrepare(r.Context(), merchantID, r.PathValue("merchant_uid"))
 	if store.IsNotFound(err) {
-		WriteJSON(w, http.StatusNotFound, -1, "사전등록된 결제정보가 존재하지 않습니다.", nil)
+		WriteJSON(w, http.StatusNotFound, -1, msgPrepareNotFound, nil)
 		return
 	}
 	if err != nil {
