@@ -30,6 +30,8 @@ func main() {
 		err = pgsim(args)
 	case "clock":
 		err = clockCmd(args)
+	case "bench":
+		err = benchCmd(args)
 	case "help", "-h", "--help":
 		usage()
 		return
@@ -55,6 +57,7 @@ func usage() {
   billkey vault rotate                        new master key version; data keys re-wrapped
   billkey pgsim [-addr 127.0.0.1:8090] [-data-dir D]  the PG emulators on their own
   billkey clock advance 720h|30d [-url http://127.0.0.1:8080]   move a running test-mode billkey's clock (now: show it)
+  billkey bench [-scenario again|get|token|floor] [-n 20000] [-c 64] [-engine sqlite|postgres] [-stored 1M] [-pg-delay 300ms]   load benchmark (docs/performance.md)
 Every command takes the same storage flags as serve (-data-dir, -database-url) and BILLKEY_* variables.
 `)
 }
