@@ -54,6 +54,7 @@ type Store struct {
 	// of a statement's cost there; pgx caches statements itself).
 	wstmts, rstmts sync.Map
 	pending        sync.Map // write queries seen in a transaction, to prepare after it
+	rebound        sync.Map // query text → its SQLite form
 }
 
 // preparePending prepares, on the (now free) writer, the statements first
@@ -181,12 +182,17 @@ func (s *Store) Ping(ctx context.Context) error {
 
 var placeholder = regexp.MustCompile(`\$(\d+)`)
 
-// rebind turns $N placeholders into SQLite's ?N.
+// rebind turns $N placeholders into SQLite's ?N (memoised: queries are constants).
 func (s *Store) rebind(q string) string {
-	if s.engine == SQLite {
-		return placeholder.ReplaceAllString(q, "?$1")
+	if s.engine != SQLite {
+		return q
 	}
-	return q
+	if v, ok := s.rebound.Load(q); ok {
+		return v.(string)
+	}
+	r := placeholder.ReplaceAllString(q, "?$1")
+	s.rebound.Store(q, r)
+	return r
 }
 
 // Q runs queries, inside a transaction (Write) or on the reader pool (Read).
