@@ -12,6 +12,7 @@ import (
 )
 
 func serve(args []string) error {
+	app.TuneRuntime()
 	var cfg app.Config
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	cfg.RegisterFlags(fs)

@@ -89,7 +89,7 @@ func (s *Service) Charge(ctx context.Context, merchantID int64, in ChargeInput) 
 	if err := in.validate(); err != nil {
 		return store.Payment{}, err
 	}
-	cust, err := s.Store.Read().Customer(ctx, merchantID, in.CustomerUID)
+	cust, err := s.customer(ctx, merchantID, in.CustomerUID)
 	if store.IsNotFound(err) {
 		return store.Payment{}, refused(MsgUnknownCustomer)
 	}

@@ -61,6 +61,8 @@ func (s *Service) DeleteCustomer(ctx context.Context, merchantID int64, uid stri
 		return c, &Error{Kind: KindPG, Message: "PG사에서 빌링키 삭제에 실패했습니다. " + pgErrorMessage(err), Err: err}
 	}
 	var out store.Customer
+	s.forgetCustomer(merchantID, uid)
+	defer s.forgetCustomer(merchantID, uid)
 	err = s.Store.Write(context.WithoutCancel(ctx), func(q store.Q) error {
 		var err error
 		out, err = q.DeleteCustomer(ctx, merchantID, uid)
@@ -148,6 +150,8 @@ func (s *Service) storeKey(ctx context.Context, merchantID int64, ch ResolvedCha
 	}
 	now := s.now()
 	var out store.Customer
+	s.forgetCustomer(merchantID, uid)
+	defer s.forgetCustomer(merchantID, uid)
 	err = s.Store.Write(context.WithoutCancel(ctx), func(q store.Q) error {
 		var err error
 		out, err = q.UpsertCustomer(ctx, store.Customer{MerchantID: merchantID, CustomerUID: uid, ChannelID: ch.Row.ID,

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"billkey/internal/accounts"
@@ -64,6 +65,49 @@ type Config struct {
 type Service struct {
 	Config
 	channels sync.Map // channelKey → cachedChannel
+
+	// On SQLite (one node: every customer write goes through this process)
+	// customer rows are cached for the charge path and dropped on every
+	// write; custGen makes a read that raced a write not cache stale data.
+	customers sync.Map // customerKey → cachedCustomer
+	custGen   atomic.Int64
+}
+
+type customerKey struct {
+	merchantID int64
+	uid        string
+}
+
+type cachedCustomer struct {
+	c     store.Customer
+	until time.Time
+}
+
+const customerCacheTTL = 30 * time.Second
+
+// customer reads a billing key row, from the cache when it may.
+func (s *Service) customer(ctx context.Context, merchantID int64, uid string) (store.Customer, error) {
+	if s.Store.Engine() != store.SQLite {
+		return s.Store.Read().Customer(ctx, merchantID, uid)
+	}
+	key := customerKey{merchantID, uid}
+	if v, ok := s.customers.Load(key); ok {
+		if c := v.(cachedCustomer); time.Now().Before(c.until) {
+			return c.c, nil
+		}
+	}
+	gen := s.custGen.Load()
+	c, err := s.Store.Read().Customer(ctx, merchantID, uid)
+	if err == nil && s.custGen.Load() == gen {
+		s.customers.Store(key, cachedCustomer{c: c, until: time.Now().Add(customerCacheTTL)})
+	}
+	return c, err
+}
+
+// forgetCustomer drops a cached customer after a write to it.
+func (s *Service) forgetCustomer(merchantID int64, uid string) {
+	s.custGen.Add(1)
+	s.customers.Delete(customerKey{merchantID, uid})
 }
 
 type channelKey struct{ merchantID, channelID int64 }
