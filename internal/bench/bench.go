@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -132,6 +133,7 @@ type Result struct {
 	P99MS         float64  `json:"p99_ms"`
 	MaxMS         float64  `json:"max_ms"`
 	ServerCPUS    float64  `json:"server_cpu_s"`
+	ToolCPUS      float64  `json:"tool_cpu_s"` // the bench process: load generator and PG stub
 	CPUPerReqMS   float64  `json:"server_cpu_ms_per_req"`
 	PeakRSSMB     float64  `json:"server_peak_rss_mib"`
 	MaxGoroutines float64  `json:"server_max_goroutines,omitempty"`
@@ -139,6 +141,7 @@ type Result struct {
 	PGCalls       int64    `json:"pg_stub_charges,omitempty"`
 	FloorRatio    float64  `json:"floor_ratio,omitempty"` // again: throughput / the floor's in the same run
 	Profile       string   `json:"cpu_profile,omitempty"`
+	LoadAvg       string   `json:"loadavg_after"` // 1-minute load average when the run ended: other work on the machine
 }
 
 // Report is a bench invocation's output.
@@ -471,7 +474,11 @@ func measure(ctx context.Context, pid int, r *Result, stub *Stub, load func() lo
 		cpu0, _ = cpuSeconds(pid)
 	}
 	pg0 := stub.Charges()
+	self0, _ := cpuSeconds(os.Getpid())
 	lr := load()
+	if self1, err := cpuSeconds(os.Getpid()); err == nil {
+		r.ToolCPUS = self1 - self0
+	}
 	if pid > 0 {
 		if cpu1, err := cpuSeconds(pid); err == nil {
 			r.ServerCPUS = cpu1 - cpu0
@@ -479,6 +486,11 @@ func measure(ctx context.Context, pid int, r *Result, stub *Stub, load func() lo
 		r.PeakRSSMB, _ = peakRSSMB(pid)
 	}
 	r.PGCalls = stub.Charges() - pg0
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			r.LoadAvg = f[0]
+		}
+	}
 	r.Done = len(lr.lat)
 	r.Errors = lr.errors
 	r.OK = r.Done - r.Errors

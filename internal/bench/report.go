@@ -67,8 +67,8 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, " · rev %s", r.Machine.Revision)
 	}
 	b.WriteString("\n\n")
-	b.WriteString("| scenario | server | engine | stored | c | PG delay | ok / n | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU s | CPU ms/req | peak RSS MiB | max goroutines | vs floor |\n")
-	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	b.WriteString("| scenario | server | engine | stored | c | PG delay | ok / n | errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU s | CPU ms/req | tool CPU s | peak RSS MiB | max goroutines | load avg | vs floor |\n")
+	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, x := range r.Results {
 		ratio := ""
 		if x.FloorRatio > 0 {
@@ -78,9 +78,9 @@ func (r *Report) Markdown() string {
 		if x.MaxGoroutines > 0 {
 			gor = fmt.Sprintf("%.0f", x.MaxGoroutines)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %d / %d | %d | **%.0f** | %.1f | %.1f | **%.1f** | %.1f | %.2f | %.3f | %.0f | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s | %d / %d | %d | **%.0f** | %.1f | %.1f | **%.1f** | %.1f | %.2f | %.3f | %.2f | %.0f | %s | %s | %s |\n",
 			x.Scenario, x.Server, x.Engine, count(x.Stored), x.Concurrency, delay(x.PGDelayMS), x.OK, x.Requested, x.Errors,
-			x.Throughput, x.P50MS, x.P90MS, x.P99MS, x.MaxMS, x.ServerCPUS, x.CPUPerReqMS, x.PeakRSSMB, gor, ratio)
+			x.Throughput, x.P50MS, x.P90MS, x.P99MS, x.MaxMS, x.ServerCPUS, x.CPUPerReqMS, x.ToolCPUS, x.PeakRSSMB, gor, x.LoadAvg, ratio)
 	}
 	if len(r.Settings) > 0 {
 		b.WriteString("\n")
