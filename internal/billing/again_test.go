@@ -330,3 +330,18 @@ func TestMerchantIsolation(t *testing.T) {
 		})
 	}
 }
+
+// TestReusedCustomerUIDChargesTheNewKey: a customer_uid issued again
+// replaces its key, and the very next charge uses the new one.
+func TestReusedCustomerUIDChargesTheNewKey(t *testing.T) {
+	s := apptest.Start(t, apptest.Options{})
+	m := s.NewMerchant(t)
+	issueTestKey(t, m, "reused", "4242-4242-4242-4242")
+	if _, env, p := again(t, m, map[string]any{"customer_uid": "reused", "merchant_uid": "r1", "amount": 1000}); p.Status != "paid" {
+		t.Fatalf("first key: %s", env.Raw)
+	}
+	issueTestKey(t, m, "reused", "4000-0000-0000-0341") // issues, but its charges decline
+	if _, env, p := again(t, m, map[string]any{"customer_uid": "reused", "merchant_uid": "r2", "amount": 1000}); p.Status != "failed" {
+		t.Fatalf("the replaced key was charged: %s", env.Raw)
+	}
+}
