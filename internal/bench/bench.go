@@ -52,7 +52,7 @@ type Options struct {
 	Customers int
 	PGDelay   time.Duration
 	Floor     bool // measure the floor beside again
-	Profile   bool // CPU profiles of the measured again/floor phases into Out
+	Profile   bool // CPU profiles of the measured phases into Out
 	Out       string
 	Exe       string    // binary for the child processes (default: this one)
 	Log       io.Writer // progress (default: discarded)
@@ -356,6 +356,9 @@ func (e *env) prepare(ctx context.Context) error {
 func (e *env) close() {
 	if e.srv != nil {
 		e.srv.stop()
+		if e.o.Profile && e.o.Out != "" {
+			os.Remove(e.profilePath(ScenarioAgain) + ".next")
+		}
 	}
 	if e.pg != nil {
 		e.pg.stop()
@@ -449,8 +452,9 @@ func (e *env) run(ctx context.Context, scenario string) (Result, error) {
 	if e.srv != nil || o.URL != "" {
 		smp = startSampler(e.cl.base)
 	}
-	profiling := o.Profile && scenario == ScenarioAgain && e.srv != nil
+	profiling := o.Profile && e.srv != nil && o.Out != ""
 	if profiling {
+		os.WriteFile(e.profilePath(ScenarioAgain)+".next", []byte(e.profilePath(scenario)), 0o644)
 		e.srv.signal(syscall.SIGUSR1)
 	}
 	measure(ctx, e.pid, &r, e.stub, func() loadResult { return runLoad(ctx, o.N, o.C, o.MaxTime, do) })

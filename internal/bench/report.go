@@ -187,7 +187,7 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Customers, "customers", 100, "customers issued by key-in before the runs")
 	fs.DurationVar(&o.PGDelay, "pg-delay", 0, "the PG stub's delay before answering a charge")
 	fs.BoolVar(&o.Floor, "floor", true, "measure the floor program beside again")
-	fs.BoolVar(&o.Profile, "cpuprofile", false, "write CPU profiles of the measured again (and floor) runs into -out")
+	fs.BoolVar(&o.Profile, "cpuprofile", false, "write CPU profiles of the measured runs (server and floor) into -out")
 	fs.StringVar(&o.URL, "url", "", "drive this running billkey (loopback only) instead of starting one")
 	fs.StringVar(&o.ImpKey, "imp-key", "", "with -url")
 	fs.StringVar(&o.ImpSecret, "imp-secret", "", "with -url")

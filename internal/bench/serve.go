@@ -25,8 +25,9 @@ func listener(fd int, addr string) (net.Listener, error) {
 	return net.FileListener(f)
 }
 
-// profiler turns a CPU profile on at SIGUSR1 and off (writing path) at
-// SIGUSR2 or at exit, so the bench profiles the measured phase only.
+// profiler turns a CPU profile on at SIGUSR1 and off (writing path, or the
+// path written in path+".next") at SIGUSR2 or at exit, so the bench profiles
+// each measured phase only.
 type profiler struct {
 	path string
 	mu   sync.Mutex
@@ -56,7 +57,11 @@ func (p *profiler) start() {
 	if p.f != nil {
 		return
 	}
-	f, err := os.Create(p.path)
+	path := p.path
+	if b, err := os.ReadFile(p.path + ".next"); err == nil && len(b) > 0 {
+		path = string(b) // the bench names each measured phase's profile
+	}
+	f, err := os.Create(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: cpuprofile:", err)
 		return
