@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"billkey/internal/billing"
@@ -60,6 +61,31 @@ type Service struct {
 	// manual resend still works). MaxBackoff caps the wait between them.
 	MaxAttempts int
 	MaxBackoff  time.Duration
+
+	merchants *sync.Map // merchant id → cachedMerchant (webhook settings)
+}
+
+// merchantCacheTTL bounds how long a merchant's webhook URL and content
+// type are reused when queuing notifications (they change only by admin
+// commands; a change is picked up within this time).
+const merchantCacheTTL = 5 * time.Second
+
+type cachedMerchant struct {
+	m     store.Merchant
+	until time.Time
+}
+
+func (s *Service) merchant(ctx context.Context, q store.Q, id int64) (store.Merchant, error) {
+	if v, ok := s.merchants.Load(id); ok {
+		if c := v.(cachedMerchant); time.Now().Before(c.until) {
+			return c.m, nil
+		}
+	}
+	m, err := q.MerchantByID(ctx, id)
+	if err == nil {
+		s.merchants.Store(id, cachedMerchant{m: m, until: time.Now().Add(merchantCacheTTL)})
+	}
+	return m, err
 }
 
 // New fills defaults.
@@ -76,6 +102,7 @@ func New(s Service) *Service {
 	if s.Client == nil {
 		s.Client = NewClient()
 	}
+	s.merchants = &sync.Map{}
 	return &s
 }
 
@@ -101,7 +128,7 @@ func (s *Service) PaymentChanged(ctx context.Context, q store.Q, p store.Payment
 		return nil // i'mport sends no webhook for an issuance without a charge
 	}
 	target := p.NoticeURL
-	m, err := q.MerchantByID(ctx, p.MerchantID)
+	m, err := s.merchant(ctx, q, p.MerchantID)
 	if err != nil {
 		return err
 	}
