@@ -69,7 +69,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	claim.PGState = PGStateCancelling
 	claim.InflightUntil = s.leaseUntil()
 	claim.UpdatedAt = s.now()
-	err = s.Store.Write(ctx, func(q store.Q) error {
+	err = s.writePayment(ctx, p, func(q store.Q) error {
 		var err error
 		claim, err = q.UpdatePayment(ctx, claim, store.PGStateNone, p.CancelAmount)
 		return err
@@ -100,7 +100,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 		}
 		release := claim
 		release.PGState, release.InflightUntil = store.PGStateNone, 0
-		if err := s.Store.Write(wctx, func(q store.Q) error {
+		if err := s.writePayment(wctx, p, func(q store.Q) error {
 			_, err := q.UpdatePayment(wctx, release, PGStateCancelling, claim.CancelAmount)
 			return err
 		}); err != nil {
@@ -121,7 +121,7 @@ func (s *Service) Cancel(ctx context.Context, merchantID int64, in CancelInput) 
 	done.CancelledAt = at
 	done.UpdatedAt = now
 	var out store.Payment
-	err = s.Store.Write(wctx, func(q store.Q) error {
+	err = s.writePayment(wctx, p, func(q store.Q) error {
 		var err error
 		out, err = q.UpdatePayment(wctx, done, PGStateCancelling, claim.CancelAmount)
 		if err != nil {

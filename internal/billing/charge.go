@@ -152,7 +152,7 @@ func (s *Service) settleCharge(ctx context.Context, p store.Payment, res pg.Char
 	upd := p
 	applyCharge(&upd, res, s.now())
 	var out store.Payment
-	err := s.Store.Write(ctx, func(q store.Q) error {
+	err := s.writePayment(ctx, p, func(q store.Q) error {
 		var err error
 		out, err = q.UpdatePayment(ctx, upd, store.PGStateInflight, p.CancelAmount)
 		if err != nil {

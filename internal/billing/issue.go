@@ -119,7 +119,7 @@ func (s *Service) StartWindow(ctx context.Context, m store.Merchant, in WindowIn
 		upd.PGTID = start.PGTID
 	}
 	var out store.Payment
-	werr := s.Store.Write(context.WithoutCancel(ctx), func(q store.Q) error {
+	werr := s.writePayment(context.WithoutCancel(ctx), p, func(q store.Q) error {
 		var e error
 		out, e = q.UpdatePayment(ctx, upd, store.PGStateNone, 0)
 		return e
@@ -182,7 +182,7 @@ func (s *Service) CompleteWindow(ctx context.Context, merchantID int64, impUID s
 	// Claim: in flight while the PG completes (Kakao charges here when amount > 0).
 	claim := p
 	claim.PGState, claim.InflightUntil, claim.UpdatedAt = store.PGStateInflight, s.leaseUntil(), s.now()
-	if err := s.Store.Write(wctx, func(q store.Q) error {
+	if err := s.writePayment(wctx, p, func(q store.Q) error {
 		var e error
 		claim, e = q.UpdatePayment(wctx, claim, store.PGStateNone, 0)
 		return e
@@ -241,7 +241,7 @@ func (s *Service) finishWindow(ctx context.Context, p store.Payment, mut func(*s
 	mut(&upd)
 	upd.PGState, upd.InflightUntil, upd.UpdatedAt = store.PGStateNone, 0, s.now()
 	var out store.Payment
-	err := s.Store.Write(ctx, func(q store.Q) error {
+	err := s.writePayment(ctx, p, func(q store.Q) error {
 		var e error
 		out, e = q.UpdatePayment(ctx, upd, expect, p.CancelAmount)
 		if e != nil {

@@ -58,7 +58,7 @@ func (s *Service) reconcileOne(ctx context.Context, p store.Payment) (bool, erro
 		upd.PGState = store.PGStateUnknown
 		upd.FailReason = "PG 결과를 확인할 수 없습니다. 운영자 확인이 필요합니다. (outcome unknown: the PG offers no lookup for this charge)"
 		upd.UpdatedAt = s.now()
-		err := s.Store.Write(ctx, func(q store.Q) error {
+		err := s.writePayment(ctx, p, func(q store.Q) error {
 			_, err := q.UpdatePayment(ctx, upd, store.PGStateInflight, p.CancelAmount)
 			return err
 		})
@@ -68,7 +68,7 @@ func (s *Service) reconcileOne(ctx context.Context, p store.Payment) (bool, erro
 		// Ask again later.
 		upd := p
 		upd.InflightUntil = s.Clock.Now().Add(s.ReconcileGrace + time.Second).Unix()
-		werr := s.Store.Write(ctx, func(q store.Q) error {
+		werr := s.writePayment(ctx, p, func(q store.Q) error {
 			_, err := q.UpdatePayment(ctx, upd, store.PGStateInflight, p.CancelAmount)
 			return err
 		})

@@ -71,6 +71,61 @@ type Service struct {
 	// write; custGen makes a read that raced a write not cache stale data.
 	customers sync.Map // customerKey → cachedCustomer
 	custGen   atomic.Int64
+
+	payments sync.Map // paymentKey → cachedPayment (SQLite only; see Payment)
+	payGen   atomic.Int64
+	payCount atomic.Int64
+}
+
+type paymentKey struct {
+	merchantID int64
+	impUID     string
+}
+
+type cachedPayment struct {
+	p     store.Payment
+	until time.Time
+}
+
+const (
+	paymentCacheTTL = 30 * time.Second
+	paymentCacheMax = 100_000
+)
+
+// Payment reads one payment of a merchant (GET /payments/{imp_uid}). On
+// SQLite settled payments are cached: every payment write in this package
+// goes through writePayment, which drops the entry before and after it.
+func (s *Service) Payment(ctx context.Context, merchantID int64, impUID string) (store.Payment, error) {
+	if s.Store.Engine() != store.SQLite {
+		return s.Store.Read().Payment(ctx, merchantID, impUID)
+	}
+	key := paymentKey{merchantID, impUID}
+	if v, ok := s.payments.Load(key); ok {
+		if c := v.(cachedPayment); time.Now().Before(c.until) {
+			return c.p, nil
+		}
+	}
+	gen := s.payGen.Load()
+	p, err := s.Store.Read().Payment(ctx, merchantID, impUID)
+	if err == nil && p.PGState == store.PGStateNone && p.Status != "ready" && s.payGen.Load() == gen {
+		if s.payCount.Add(1) > paymentCacheMax {
+			s.payments.Clear()
+			s.payCount.Store(0)
+		}
+		s.payments.Store(key, cachedPayment{p: p, until: time.Now().Add(paymentCacheTTL)})
+	}
+	return p, err
+}
+
+// writePayment runs a write that changes payment p, keeping the cache honest.
+func (s *Service) writePayment(ctx context.Context, p store.Payment, fn func(store.Q) error) error {
+	key := paymentKey{p.MerchantID, p.ImpUID}
+	s.payGen.Add(1)
+	s.payments.Delete(key)
+	err := s.Store.Write(ctx, fn)
+	s.payGen.Add(1)
+	s.payments.Delete(key)
+	return err
 }
 
 type customerKey struct {

@@ -20,7 +20,7 @@ func notFoundPayment(w http.ResponseWriter) {
 
 // GET /payments/{imp_uid}
 func (s *Server) paymentGet(w http.ResponseWriter, r *http.Request, merchantID int64) {
-	p, err := s.Store.Read().Payment(r.Context(), merchantID, r.PathValue("imp_uid"))
+	p, err := s.Billing.Payment(r.Context(), merchantID, r.PathValue("imp_uid"))
 	if store.IsNotFound(err) {
 		notFoundPayment(w)
 		return
