@@ -50,6 +50,32 @@ type Service struct {
 	keyErr   error
 
 	cache sync.Map // token hash → cachedToken
+
+	// getToken's fast path: API key rows for a few seconds, and the token
+	// handed out for a key until its last minute (until then it cannot
+	// change: it is only extended within that minute, or replaced after it).
+	keys   sync.Map // imp_key → cachedKey
+	issued sync.Map // api key id → TokenResult
+}
+
+type cachedKey struct {
+	k     store.APIKey
+	until time.Time
+}
+
+const keyCacheTime = 5 * time.Second
+
+func (s *Service) apiKey(ctx context.Context, impKey string) (store.APIKey, error) {
+	if v, ok := s.keys.Load(impKey); ok {
+		if c := v.(cachedKey); time.Now().Before(c.until) {
+			return c.k, nil
+		}
+	}
+	k, err := s.st.Read().APIKeyByImpKey(ctx, impKey)
+	if err == nil {
+		s.keys.Store(impKey, cachedKey{k: k, until: time.Now().Add(keyCacheTime)})
+	}
+	return k, err
 }
 
 type cachedToken struct {
@@ -168,6 +194,9 @@ func (s *Service) RotateSecret(ctx context.Context, merchantCode string, grace t
 		}
 		return q.ExpireAPIKeys(ctx, m.ID, k.ID, s.clock.Now().Add(grace).Unix())
 	})
+	// Cached key rows carry the old expiry: drop them (another process that
+	// serves sees the change within keyCacheTime).
+	s.keys.Clear()
 	return cred, err
 }
 
@@ -269,7 +298,7 @@ func (s *Service) GetToken(ctx context.Context, impKey, impSecret string) (Token
 		return TokenResult{}, err
 	}
 	now := s.clock.Now().Unix()
-	k, err := s.st.Read().APIKeyByImpKey(ctx, impKey)
+	k, err := s.apiKey(ctx, impKey)
 	if store.IsNotFound(err) {
 		return TokenResult{}, ErrBadCredentials
 	}
@@ -281,9 +310,18 @@ func (s *Service) GetToken(ctx context.Context, impKey, impSecret string) (Token
 	}
 	// Fast path: a valid token outside its last minute is handed out again
 	// without a write.
+	window := int64(ExtendWindow / time.Second)
+	if v, ok := s.issued.Load(k.ID); ok {
+		if r := v.(TokenResult); r.ExpiredAt-now > window {
+			r.Now = now
+			return r, nil
+		}
+	}
 	t, seq, err := s.st.Read().ValidToken(ctx, k.ID, now)
-	if err == nil && t.ExpiresAt-now > int64(ExtendWindow/time.Second) {
-		return TokenResult{AccessToken: deriveToken(tk, k.ID, seq), Now: now, ExpiredAt: t.ExpiresAt}, nil
+	if err == nil && t.ExpiresAt-now > window {
+		r := TokenResult{AccessToken: deriveToken(tk, k.ID, seq), Now: now, ExpiredAt: t.ExpiresAt}
+		s.issued.Store(k.ID, r)
+		return r, nil
 	}
 	if err != nil && !store.IsNotFound(err) {
 		return TokenResult{}, err
@@ -313,6 +351,7 @@ func (s *Service) GetToken(ctx context.Context, impKey, impSecret string) (Token
 				return err
 			}
 			res = TokenResult{AccessToken: tok, Now: now, ExpiredAt: t.ExpiresAt}
+			s.issued.Store(k.ID, res)
 			return nil
 		default:
 			return err
