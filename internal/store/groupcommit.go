@@ -28,10 +28,15 @@ type groupWriter struct {
 	reqs chan *writeReq
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// The savepoint statements, prepared once on the writer connection.
+	savepoint, release, rollbackTo *sql.Stmt
 }
 
 func newGroupWriter(s *Store) *groupWriter {
 	g := &groupWriter{s: s, reqs: make(chan *writeReq, maxBatch), stop: make(chan struct{})}
+	g.savepoint, _ = s.w.Prepare("SAVEPOINT w")
+	g.release, _ = s.w.Prepare("RELEASE w")
+	g.rollbackTo, _ = s.w.Prepare("ROLLBACK TO w")
 	g.wg.Add(1)
 	go g.run()
 	return g
@@ -40,6 +45,23 @@ func newGroupWriter(s *Store) *groupWriter {
 func (g *groupWriter) close() {
 	close(g.stop)
 	g.wg.Wait()
+	for _, st := range []*sql.Stmt{g.savepoint, g.release, g.rollbackTo} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// exec runs one of the prepared savepoint statements in tx (or its text if
+// preparing failed).
+func (g *groupWriter) exec(ctx context.Context, tx *sql.Tx, st *sql.Stmt, text string) error {
+	var err error
+	if st != nil {
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx)
+	} else {
+		_, err = tx.ExecContext(ctx, text)
+	}
+	return err
 }
 
 var errClosed = fmt.Errorf("store: closed")
@@ -129,25 +151,22 @@ func (g *groupWriter) commit(batch []*writeReq) {
 // runOne runs one request under its own savepoint.
 func (g *groupWriter) runOne(tx *sql.Tx, r *writeReq) (err error) {
 	ctx := context.WithoutCancel(r.ctx) // a statement must not be cut halfway by the caller's context
-	if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+	if err := g.exec(ctx, tx, g.savepoint, "SAVEPOINT w"); err != nil {
 		return err
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			tx.ExecContext(ctx, "ROLLBACK TO w")
-			tx.ExecContext(ctx, "RELEASE w")
+			g.exec(ctx, tx, g.rollbackTo, "ROLLBACK TO w")
+			g.exec(ctx, tx, g.release, "RELEASE w")
 			err = fmt.Errorf("store: panic in write: %v", p)
 		}
 	}()
 	if err := r.fn(Q{s: g.s, tx: tx}); err != nil {
-		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+		if rerr := g.exec(ctx, tx, g.rollbackTo, "ROLLBACK TO w"); rerr != nil {
 			return fmt.Errorf("%w (and rollback to savepoint: %v)", err, rerr)
 		}
-		tx.ExecContext(ctx, "RELEASE w")
+		g.exec(ctx, tx, g.release, "RELEASE w")
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
-		return err
-	}
-	return nil
+	return g.exec(ctx, tx, g.release, "RELEASE w")
 }
