@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -190,9 +191,27 @@ func (s *Store) rebind(q string) string {
 	if v, ok := s.rebound.Load(q); ok {
 		return v.(string)
 	}
-	r := placeholder.ReplaceAllString(q, "?$1")
+	r := rebindSQLite(q)
 	s.rebound.Store(q, r)
 	return r
+}
+
+// rebindSQLite rewrites $N to ?N, or to anonymous ? when the placeholders
+// are exactly $1..$N in order, each once: SQLite binds anonymous parameters
+// by position, while numbered ones make the driver look each name up.
+func rebindSQLite(q string) string {
+	locs := placeholder.FindAllStringSubmatch(q, -1)
+	inOrder := true
+	for i, m := range locs {
+		if m[1] != strconv.Itoa(i+1) {
+			inOrder = false
+			break
+		}
+	}
+	if inOrder {
+		return placeholder.ReplaceAllString(q, "?")
+	}
+	return placeholder.ReplaceAllString(q, "?$1")
 }
 
 // Q runs queries, inside a transaction (Write) or on the reader pool (Read).
