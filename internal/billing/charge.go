@@ -3,6 +3,8 @@ package billing
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"unicode/utf8"
 
 	"billkey/internal/pg"
@@ -15,6 +17,33 @@ const (
 	UsagePayment   = "payment"
 	UsageScheduled = "payment.scheduled"
 )
+
+// Failpoints on the charge path, between the PG's answer and the commit of
+// the outcome (Config.Failpoint, BILLKEY_FAILPOINT; test mode only).
+const (
+	// FailpointAfterPGCharge exits the process there (Config.Exit).
+	FailpointAfterPGCharge = "after-pg-charge"
+	// FailpointAfterPGChargeHang reports the charge there and then blocks
+	// that request forever, so that a test can kill the process from
+	// outside (SIGKILL) with the PG's answer in hand and nothing committed.
+	// Other requests are still served. The report is one line on stderr:
+	// FailpointMarker, the failpoint's name and imp_uid=<imp_uid>.
+	FailpointAfterPGChargeHang = "after-pg-charge:hang"
+	// FailpointMarker starts the line a hanging failpoint writes.
+	FailpointMarker = "BILLKEY-FAILPOINT-REACHED"
+)
+
+// hangpoint blocks forever when the failpoint name is enabled in a real
+// process (Config.Exit set, as by the binary); in-process servers ignore it
+// like they ignore the exiting failpoints.
+func (s *Service) hangpoint(name, impUID string) {
+	if s.Failpoint != name || s.Exit == nil {
+		return
+	}
+	s.Log.Warn("failpoint reached: blocking this request until the process is killed", "failpoint", name, "imp_uid", impUID)
+	fmt.Fprintf(os.Stderr, "%s %s imp_uid=%s\n", FailpointMarker, name, impUID)
+	select {}
+}
 
 // ChargeInput is a charge of a stored billing key (again, schedules).
 type ChargeInput struct {
@@ -133,7 +162,8 @@ func (s *Service) chargeKey(ctx context.Context, merchantID int64, ch ResolvedCh
 		BuyerName: p.BuyerName, BuyerEmail: p.BuyerEmail, BuyerTel: p.BuyerTel,
 	})
 	cancel()
-	s.failpoint("after-pg-charge")
+	s.failpoint(FailpointAfterPGCharge)
+	s.hangpoint(FailpointAfterPGChargeHang, p.ImpUID)
 	if callErr != nil {
 		if pg.IsUnknown(callErr) {
 			// Leave it in flight: the reconciler asks the PG what happened.

@@ -11,11 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"billkey/internal/billing"
 	"billkey/internal/testutil/apptest"
 )
 
@@ -114,10 +117,80 @@ func call(t *testing.T, method, u, token string, body any) (int, apptest.Envelop
 	return resp.StatusCode, env, nil
 }
 
-// TestCrashBetweenPGAnswerAndCommit kills billkey (a failpoint exits the
-// process) after the PG charged but before the outcome was committed, then
-// restarts it: the reconciler must settle the payment from the PG's record,
-// and the merchant_uid must not be chargeable again.
+// testpgCharge is a charge in the test PG's ledger.
+type testpgCharge struct {
+	Kind    string `json:"kind"`
+	OrderID string `json:"order_id"`
+	TID     string `json:"tid"`
+	Amount  int64  `json:"amount"`
+	Status  string `json:"status"`
+}
+
+func testpgCharges(t *testing.T, base, orderID string) []testpgCharge {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(base + "/pgsim/testpg/_sim/ledger?order_id=" + url.QueryEscape(orderID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []testpgCharge
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("testpg ledger: %v", err)
+	}
+	var charges []testpgCharge
+	for _, e := range out {
+		if e.Kind == "charge" {
+			charges = append(charges, e)
+		}
+	}
+	return charges
+}
+
+// markerImpUIDs returns the imp_uids of the failpoint lines in logs.
+func markerImpUIDs(logs string) []string {
+	var ids []string
+	for _, line := range strings.Split(logs, "\n") {
+		if rest, ok := strings.CutPrefix(line, billing.FailpointMarker+" "+billing.FailpointAfterPGChargeHang+" imp_uid="); ok {
+			ids = append(ids, strings.TrimSpace(rest))
+		}
+	}
+	return ids
+}
+
+func getToken(t *testing.T, base, key, secret string) string {
+	t.Helper()
+	_, e, err := call(t, "POST", base+"/users/getToken", "", map[string]string{"imp_key": key, "imp_secret": secret})
+	if err != nil || e.Code != 0 {
+		t.Fatalf("getToken: %v %s", err, e.Raw)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal(e.Response, &tok)
+	return tok.AccessToken
+}
+
+func findPayment(t *testing.T, base, token, merchantUID string) (payment, bool) {
+	t.Helper()
+	st, e, err := call(t, "GET", base+"/payments/find/"+url.PathEscape(merchantUID), token, nil)
+	if err != nil || st != 200 || e.Code != 0 {
+		return payment{}, false
+	}
+	var p payment
+	if json.Unmarshal(e.Response, &p) != nil {
+		return payment{}, false
+	}
+	return p, true
+}
+
+// TestCrashBetweenPGAnswerAndCommit charges two keys on the real binary with
+// a failpoint that holds both requests after the test PG answered (one paid,
+// one declined) and before billkey commits the outcome. The test then kills
+// the process from outside with SIGKILL, restarts it on the same data and
+// checks the PG's record against billkey's: each payment ends as the PG's
+// ledger says (paid / failed), with the ledger's tid as its pg_tid, and the
+// PG holds exactly one charge per payment, also after a retry of the paid
+// merchant_uid, which is refused.
 func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 	bin := buildBillkey(t)
 	for _, engine := range apptest.Engines {
@@ -140,66 +213,138 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 			env := []string{"BILLKEY_PG_TIMEOUT=2s", "BILLKEY_RECONCILE_INTERVAL=200ms", "BILLKEY_DEMO=false"}
 			args := append([]string{"serve", "-addr", addr}, dbArgs...)
 
-			p1 := startProc(t, bin, append(env, "BILLKEY_FAILPOINT=after-pg-charge"), args...)
+			// The charges to crash: a card the test PG charges, and one it declines (F051).
+			type order struct {
+				customer, card, merchantUID, wantStatus string
+				amount                                  int64
+			}
+			orders := []order{
+				{"crash_paid", "4242-4242-4242-4242", "crash-paid", "paid", 4321},
+				{"crash_declined", "4000-0000-0000-0341", "crash-declined", "failed", 4322},
+			}
+
+			p1 := startProc(t, bin, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
 			waitHealthy(t, base, p1)
-			_, tokEnv, err := call(t, "POST", base+"/users/getToken", "", map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret})
-			if err != nil || tokEnv.Code != 0 {
-				t.Fatalf("getToken: %v %s", err, tokEnv.Raw)
+			token := getToken(t, base, cred.ImpKey, cred.ImpSecret)
+			for _, o := range orders {
+				if st, e, err := call(t, "POST", base+"/subscribe/customers/"+o.customer, token,
+					map[string]string{"pg": "testpg", "card_number": o.card, "expiry": "2030-12"}); err != nil || st != 200 || e.Code != 0 {
+					t.Fatalf("issue %s: %v %d %s", o.customer, err, st, e.Raw)
+				}
 			}
-			var tok struct {
-				AccessToken string `json:"access_token"`
+			// Both charges go out at once; neither may get an answer: the
+			// failpoint holds them until the kill.
+			answers := make(chan error, len(orders))
+			for _, o := range orders {
+				go func() {
+					st, e, err := call(t, "POST", base+"/subscribe/payments/again", token,
+						map[string]any{"customer_uid": o.customer, "merchant_uid": o.merchantUID, "amount": o.amount})
+					if err == nil {
+						err = fmt.Errorf("%s was answered before the kill: HTTP %d %s", o.merchantUID, st, e.Raw)
+					} else {
+						err = nil
+					}
+					answers <- err
+				}()
 			}
-			json.Unmarshal(tokEnv.Response, &tok)
-			if st, e, err := call(t, "POST", base+"/subscribe/customers/crash_c", tok.AccessToken,
-				map[string]string{"pg": "testpg", "card_number": "4242-4242-4242-4242", "expiry": "2030-12"}); err != nil || st != 200 || e.Code != 0 {
-				t.Fatalf("issue: %v %d %s", err, st, e.Raw)
+			var held []string
+			for i := 0; i < 300 && len(held) < len(orders); i++ { // up to ~30 s
+				select {
+				case <-p1.done:
+					t.Fatalf("billkey exited before the kill: %v\n%s", p1.err, p1.logs)
+				default:
+				}
+				held = markerImpUIDs(p1.logs.String())
+				if len(held) < len(orders) {
+					time.Sleep(100 * time.Millisecond)
+				}
 			}
-			_, _, err = call(t, "POST", base+"/subscribe/payments/again", tok.AccessToken,
-				map[string]any{"customer_uid": "crash_c", "merchant_uid": "crash-order", "amount": 4321})
-			if err == nil {
-				t.Fatalf("the failpoint did not stop the server\n%s", p1.logs)
+			if len(held) != len(orders) {
+				t.Fatalf("%d of %d charges reached the failpoint\n%s", len(held), len(orders), p1.logs)
+			}
+			// While held: billkey has the payments in flight, the PG has charged (or declined) them.
+			impUIDs := map[string]string{}
+			pgCharge := map[string]testpgCharge{}
+			for _, o := range orders {
+				p, ok := findPayment(t, base, token, o.merchantUID)
+				if !ok || p.Status != "ready" || p.PGTID != nil {
+					t.Fatalf("%s while held at the failpoint: %+v (found %v), want in flight with no pg_tid", o.merchantUID, p, ok)
+				}
+				if !slices.Contains(held, p.ImpUID) {
+					t.Fatalf("%s (%s) is not one of the held charges %v", o.merchantUID, p.ImpUID, held)
+				}
+				impUIDs[o.merchantUID] = p.ImpUID
+				charges := testpgCharges(t, base, p.ImpUID)
+				if len(charges) != 1 || charges[0].Status != o.wantStatus || charges[0].Amount != o.amount || charges[0].TID == "" {
+					t.Fatalf("the PG's ledger for %s before the kill: %+v, want one %s charge of %d", p.ImpUID, charges, o.wantStatus, o.amount)
+				}
+				pgCharge[o.merchantUID] = charges[0]
+			}
+
+			if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatalf("kill: %v", err)
 			}
 			select {
 			case <-p1.done:
 			case <-time.After(20 * time.Second):
-				t.Fatal("billkey did not exit at the failpoint")
+				t.Fatal("billkey did not die of SIGKILL")
 			}
-			if !strings.Contains(p1.logs.String(), "failpoint reached") {
-				t.Fatalf("billkey died for another reason:\n%s", p1.logs)
+			if ws, ok := p1.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("billkey ended by %v, not by SIGKILL\n%s", p1.cmd.ProcessState, p1.logs)
+			}
+			for range orders {
+				select {
+				case err := <-answers:
+					if err != nil {
+						t.Fatal(err)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("a held charge request did not end after the kill")
+				}
 			}
 
 			p2 := startProc(t, bin, env, args...)
 			waitHealthy(t, base, p2)
-			_, e, _ := call(t, "POST", base+"/users/getToken", "", map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret})
-			json.Unmarshal(e.Response, &tok)
-			var pay payment
-			for i := 0; i < 200; i++ { // up to ~20 s: the lease is PG timeout + grace
-				st, e, err := call(t, "GET", base+"/payments/find/crash-order", tok.AccessToken, nil)
-				if err == nil && st == 200 {
-					json.Unmarshal(e.Response, &pay)
-					if pay.Status != "ready" {
-						break
+			token = getToken(t, base, cred.ImpKey, cred.ImpSecret)
+			for _, o := range orders {
+				var pay payment
+				for i := 0; i < 300; i++ { // up to ~30 s: the lease is PG timeout + grace
+					if p, ok := findPayment(t, base, token, o.merchantUID); ok {
+						pay = p
+						if pay.Status != "ready" {
+							break
+						}
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				want := pgCharge[o.merchantUID]
+				if pay.ImpUID != impUIDs[o.merchantUID] || pay.Status != want.Status || pay.Amount != o.amount {
+					t.Fatalf("after restart %s is %+v; the PG's ledger says %+v\n%s", o.merchantUID, pay, want, p2.logs)
+				}
+				if pay.PGTID == nil || *pay.PGTID != want.TID {
+					t.Fatalf("after restart %s has pg_tid %v, the PG's ledger tid %q", o.merchantUID, pay.PGTID, want.TID)
+				}
+				switch want.Status {
+				case "paid":
+					if pay.PaidAt == 0 {
+						t.Fatalf("paid without paid_at: %+v", pay)
+					}
+				case "failed":
+					if pay.FailedAt == 0 || pay.FailReason == nil || *pay.FailReason == "" {
+						t.Fatalf("failed without failed_at or fail_reason: %+v", pay)
 					}
 				}
-				time.Sleep(100 * time.Millisecond)
+				if charges := testpgCharges(t, base, pay.ImpUID); len(charges) != 1 || charges[0] != want {
+					t.Fatalf("the PG's ledger for %s after the restart: %+v, want just %+v", pay.ImpUID, charges, want)
+				}
 			}
-			if pay.Status != "paid" || pay.PaidAt == 0 || pay.PGTID == nil {
-				t.Fatalf("after restart the payment is %+v, want paid from the PG's record\n%s", pay, p2.logs)
-			}
-			resp, err := http.Get(base + "/pgsim/testpg/_sim/ledger?order_id=" + url.QueryEscape(pay.ImpUID))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ledger []ledgerEntry
-			json.NewDecoder(resp.Body).Decode(&ledger)
-			resp.Body.Close()
-			if countKind(ledger, "charge", "") != 1 || ledger[0].Amount != 4321 {
-				t.Fatalf("PG ledger for %s: %+v, want exactly one charge of 4321", pay.ImpUID, ledger)
-			}
-			// The merchant_uid is taken: a retry is refused, not charged twice.
-			if _, e, _ := call(t, "POST", base+"/subscribe/payments/again", tok.AccessToken,
-				map[string]any{"customer_uid": "crash_c", "merchant_uid": "crash-order", "amount": 4321}); e.Code != 1 {
+			// The paid merchant_uid is taken: a retry is refused, not charged twice.
+			if _, e, _ := call(t, "POST", base+"/subscribe/payments/again", token,
+				map[string]any{"customer_uid": "crash_paid", "merchant_uid": "crash-paid", "amount": 4321}); e.Code != 1 {
 				t.Fatalf("retry after crash: %s", e.Raw)
+			}
+			if charges := testpgCharges(t, base, impUIDs["crash-paid"]); len(charges) != 1 {
+				t.Fatalf("the PG's ledger after the refused retry: %+v", charges)
 			}
 		})
 	}

@@ -16,6 +16,9 @@
 //		...
 //	}
 //
+// ServerFiles names the server's data directory and log, for tests that
+// check what PostgreSQL wrote to disk.
+//
 // Main stops the server (pg_ctl stop -m immediate) and removes its directory
 // when the tests finish. Without Main, or if the binary dies, a small watchdog
 // process does the same once the test process is gone.
@@ -119,16 +122,7 @@ var (
 // fails t when PostgreSQL is unavailable (see the package comment).
 func DSN(t testing.TB) string {
 	t.Helper()
-	once.Do(func() { srv, startErr = start() })
-	if missing {
-		Unavailable(t, "postgres", missingMsg)
-	}
-	if startErr != nil {
-		t.Fatalf("pgtest: %v", startErr)
-	}
-	if srv == nil {
-		t.Fatal("pgtest: DSN called after Stop")
-	}
+	started(t)
 	name := "t_" + randomHex(8)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -153,6 +147,47 @@ func DSN(t testing.TB) string {
 		t.Fatalf("pgtest: %v", err)
 	}
 	return dsn
+}
+
+// started starts the server on first use; it skips or fails t when
+// PostgreSQL is unavailable.
+func started(t testing.TB) {
+	t.Helper()
+	once.Do(func() { srv, startErr = start() })
+	if missing {
+		Unavailable(t, "postgres", missingMsg)
+	}
+	if startErr != nil {
+		t.Fatalf("pgtest: %v", startErr)
+	}
+	if srv == nil {
+		t.Fatal("pgtest: used after Stop")
+	}
+}
+
+// Files are where the server DSN uses keeps its state on this machine.
+type Files struct {
+	DataDir string // the cluster's data directory (PGDATA): base/, global/, pg_wal/, …
+	LogFile string // the server's log (postgres' stderr)
+}
+
+// ServerFiles returns the files of the server DSN's databases live on, for
+// tests that look at what PostgreSQL wrote to disk: run CHECKPOINT (as the
+// DSN's role, a superuser) first so that shared buffers reach the data
+// files; the WAL in pg_wal has every change already. The directory holds
+// every database of the test binary, not only t's. When the tests run as
+// root the files belong to the postgres OS user, and root reads them.
+//
+// ok is false for a server from BILLKEY_TEST_DATABASE_URL, whose files are
+// not ours to find. Like DSN, it skips or fails t when PostgreSQL is
+// unavailable.
+func ServerFiles(t testing.TB) (f Files, ok bool) {
+	t.Helper()
+	started(t)
+	if srv.external {
+		return Files{}, false
+	}
+	return Files{DataDir: srv.dataDir(), LogFile: srv.logFile()}, true
 }
 
 // Open returns a *sql.DB (driver "pgx") on a new database from DSN(t),
@@ -232,6 +267,8 @@ func start() (*server, error) {
 
 func (s *server) dataDir() string { return filepath.Join(s.dir, "data") }
 
+func (s *server) logFile() string { return filepath.Join(s.dir, "postgres.log") }
+
 func (s *server) init(bin string) error {
 	base := os.TempDir()
 	if s.runAs != nil {
@@ -263,7 +300,7 @@ func (s *server) init(bin string) error {
 		if err != nil {
 			return err
 		}
-		logFile := filepath.Join(dir, "postgres.log")
+		logFile := s.logFile()
 		opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c fsync=off "+
 			"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300", port, dir)
 		out, err := s.command(ctx, s.pgCtl, "start", "-D", s.dataDir(), "-l", logFile, "-w", "-t", "60", "-s", "-o", opts).CombinedOutput()

@@ -1,9 +1,11 @@
 package pgtest
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -124,5 +126,55 @@ func TestFindBinaries(t *testing.T) {
 		if _, err := os.Stat(dir + "/" + b); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestServerFilesHoldWhatWasWritten: after CHECKPOINT a row written through
+// a DSN is in the data directory ServerFiles names: in the table's own file
+// (pg_relation_filepath) and in the WAL.
+func TestServerFilesHoldWhatWasWritten(t *testing.T) {
+	ctx := context.Background()
+	db := Open(t)
+	f, ok := ServerFiles(t)
+	if !ok {
+		t.Skipf("%s names an external server: its files are not ours to read", EnvDatabaseURL)
+	}
+	if _, err := os.Stat(filepath.Join(f.DataDir, "PG_VERSION")); err != nil {
+		t.Fatalf("%s is not a data directory: %v", f.DataDir, err)
+	}
+	if fi, err := os.Stat(f.LogFile); err != nil || fi.IsDir() {
+		t.Fatalf("server log %s: %v", f.LogFile, err)
+	}
+	marker := "pgtest-marker-" + randomHex(12)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE notes (body text NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO notes VALUES ($1)`, marker); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `CHECKPOINT`); err != nil {
+		t.Fatal(err)
+	}
+	var rel string
+	if err := db.QueryRowContext(ctx, `SELECT pg_relation_filepath('notes')`).Scan(&rel); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(f.DataDir, rel))
+	if err != nil {
+		t.Fatalf("the table's file: %v", err)
+	}
+	if !bytes.Contains(b, []byte(marker)) {
+		t.Fatalf("after CHECKPOINT the row is not in %s (%d bytes)", rel, len(b))
+	}
+	wal, _ := filepath.Glob(filepath.Join(f.DataDir, "pg_wal", "0*"))
+	inWAL := false
+	for _, w := range wal {
+		if b, err := os.ReadFile(w); err == nil && bytes.Contains(b, []byte(marker)) {
+			inWAL = true
+			break
+		}
+	}
+	if !inWAL {
+		t.Fatalf("the row is in none of the %d WAL segments", len(wal))
 	}
 }
