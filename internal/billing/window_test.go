@@ -160,10 +160,15 @@ func TestLaterDeclinesAndKakaoMonthlyLimit(t *testing.T) {
 		map[string]string{"action": "approve", "method": "CARD", "card": "insufficient"})
 	issueByWindow(t, s, m, billing.WindowInput{PG: "payco", MerchantUID: "i2", Amount: 0, CustomerUID: "p_suspended"},
 		map[string]string{"action": "register", "card": "suspended"})
-	for _, uid := range []string{"k_poor", "p_suspended"} {
+	// fail_reason is the PG's own code and message (the emulators' text:
+	// Kakao's error_message plus the extras' method result, PAYCO's message).
+	for uid, want := range map[string]string{
+		"k_poor":      "[-782] subscription failure! (INSUFFICIENT_BALANCE 잔액이 부족합니다. (insufficient funds))",
+		"p_suspended": "[3202] 거래정지된 카드입니다.",
+	} {
 		st, env, p := again(t, m, map[string]any{"customer_uid": uid, "merchant_uid": "d_" + uid, "amount": 1000})
-		if st != 200 || env.Code != 0 || p.Status != "failed" || p.FailReason == nil || *p.FailReason == "" {
-			t.Errorf("later decline %s: %d %s", uid, st, env.Raw)
+		if st != 200 || env.Code != 0 || p.Status != "failed" || p.FailReason == nil || *p.FailReason != want || p.FailedAt == 0 {
+			t.Errorf("later decline %s: %d %s (want fail_reason %q)", uid, st, env.Raw, want)
 		}
 	}
 	// Kakao's monthly limit per sid: set it to 2 on the emulator's CID.
@@ -180,7 +185,7 @@ func TestLaterDeclinesAndKakaoMonthlyLimit(t *testing.T) {
 		}
 	}
 	st, env, p := again(t, m, map[string]any{"customer_uid": "k_limit", "merchant_uid": "lim_c", "amount": 1000})
-	if st != 200 || env.Code != 0 || p.Status != "failed" || p.FailReason == nil || !strings.Contains(*p.FailReason, "-752") {
+	if st != 200 || env.Code != 0 || p.Status != "failed" || p.FailReason == nil || *p.FailReason != "[-752] sid exceeded its monthly maximum use count" {
 		t.Fatalf("over the monthly limit: %d %s", st, env.Raw)
 	}
 }
