@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -15,10 +14,7 @@ import (
 // TestPGSimStandalone runs `billkey pgsim` as its own process and issues and
 // charges a key on its test PG over HTTP, the way a channel pointed at it would.
 func TestPGSimStandalone(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "billkey")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := billkeyBin(t)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := ln.Addr().String()
 	ln.Close()

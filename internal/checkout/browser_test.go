@@ -11,6 +11,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -194,13 +195,16 @@ func (sc *scenario) shot(step string) {
 	ctx, cancel := context.WithTimeout(sc.tab, 10*time.Second)
 	defer cancel()
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err == nil && len(buf) == 0 {
+		err = errors.New("empty image")
+	}
 	if err != nil {
-		sc.t.Logf("screenshot %s: %v", step, err)
+		sc.t.Errorf("screenshot %s: capture: %v", step, err)
 		return
 	}
 	name := filepath.Join(sc.shots, sc.name+"-"+step+".png")
 	if err := os.WriteFile(name, buf, 0o644); err != nil {
-		sc.t.Logf("screenshot %s: %v", step, err)
+		sc.t.Errorf("screenshot %s: %v", step, err)
 	}
 }
 
