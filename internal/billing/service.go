@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,10 +339,14 @@ func applyCharge(p *store.Payment, r pg.ChargeResult, now int64) {
 }
 
 // pgErrorMessage makes a merchant-facing message from a PG error.
+// requestURL matches the `Post "https://…": ` prefix net/http puts on a
+// transport error: the PG's address is for the logs, not the merchant.
+var requestURL = regexp.MustCompile(`[A-Z][a-zA-Z]* "[a-z][a-z0-9+.-]*://[^"]*": `)
+
 func pgErrorMessage(err error) string {
 	var pe *pg.Error
 	if errors.As(err, &pe) {
-		return fmt.Sprintf("PG사 통신에 실패했습니다: [%s] %s", pe.Code, pe.Message)
+		return fmt.Sprintf("PG사 통신에 실패했습니다: [%s] %s", pe.Code, requestURL.ReplaceAllString(pe.Message, ""))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "PG사 응답 시간이 초과되었습니다. (PG timeout)"
