@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -93,28 +92,7 @@ func waitHealthy(t *testing.T, base string, p *proc) {
 }
 
 func call(t *testing.T, method, u, token string, body any) (int, apptest.Envelope, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, u, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
-	if err != nil {
-		return 0, apptest.Envelope{}, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var env apptest.Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return resp.StatusCode, env, fmt.Errorf("not an envelope: %q", raw)
-	}
-	env.Raw = raw
-	return resp.StatusCode, env, nil
+	return apptest.Call(&http.Client{Timeout: 20 * time.Second}, method, u, token, body)
 }
 
 // testpgCharge is a charge in the test PG's ledger.

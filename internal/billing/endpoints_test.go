@@ -1,7 +1,6 @@
 package billing_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -125,30 +124,6 @@ func waitSettled(t *testing.T, m *apptest.Merchant, impUID string) payment {
 	return payment{}
 }
 
-// rawDo is Merchant.Do for goroutines: it reports transport errors instead
-// of failing the test from outside the test goroutine.
-func rawDo(s *apptest.Server, token, method, path string, body any) (int, apptest.Envelope, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, apptest.Envelope{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := s.Client.Do(req)
-	if err != nil {
-		return 0, apptest.Envelope{}, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var env apptest.Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return resp.StatusCode, env, fmt.Errorf("not an envelope: %q", raw)
-	}
-	env.Raw = raw
-	return resp.StatusCode, env, nil
-}
-
 // TestAgainPGTimeoutReconciledPaid: the slow test card (0259) is charged by
 // the PG, which holds its answer past billkey's PG timeout. again answers
 // code -1, the payment stays in flight with its merchant_uid blocked, and
@@ -170,7 +145,7 @@ func TestAgainPGTimeoutReconciledPaid(t *testing.T) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				st, env, err := rawDo(s, m.Token, "POST", "/subscribe/payments/again",
+				st, env, err := apptest.Call(s.Client, "POST", s.URL+"/subscribe/payments/again", m.Token,
 					map[string]any{"customer_uid": "slow", "merchant_uid": "slow-order", "amount": 4500})
 				done <- result{st, env, err}
 			}()

@@ -316,33 +316,7 @@ type probed struct {
 }
 
 func (p *probe) call(method, path, token string, body any) (int, apptest.Envelope, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = strings.NewReader(string(b))
-	}
-	req, err := http.NewRequest(method, p.s.URL+path, rd)
-	if err != nil {
-		return 0, apptest.Envelope{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := p.s.Client.Do(req)
-	if err != nil {
-		return 0, apptest.Envelope{}, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var env apptest.Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return resp.StatusCode, env, fmt.Errorf("%s %s: %q", method, path, raw)
-	}
-	env.Raw = raw
-	return resp.StatusCode, env, nil
+	return apptest.Call(p.s.Client, method, p.s.URL+path, token, body)
 }
 
 func (p *probe) look(b map[string]string) probed {

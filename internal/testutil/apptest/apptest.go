@@ -7,11 +7,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -193,11 +194,32 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) (int, En
 // DoHeaders is Do with explicit headers ("" values are not sent).
 func (s *Server) DoHeaders(t testing.TB, method, path string, body any, headers map[string]string) (int, Envelope) {
 	t.Helper()
+	st, env, err := CallHeaders(s.Client, method, s.URL+path, body, headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, env
+}
+
+// Call is Do for goroutines and for servers that may be gone: it returns
+// transport errors and non-envelope answers instead of failing the test.
+// token "" sends no Authorization header.
+func Call(c *http.Client, method, url, token string, body any) (int, Envelope, error) {
+	h := map[string]string{}
+	if token != "" {
+		h["Authorization"] = "Bearer " + token
+	}
+	return CallHeaders(c, method, url, body, h)
+}
+
+// CallHeaders is Call with explicit headers ("" values are not sent). A body
+// is sent as a form (url.Values), as given (string, JSON) or as JSON.
+func CallHeaders(c *http.Client, method, url string, body any, headers map[string]string) (int, Envelope, error) {
 	var rd io.Reader
 	ct := ""
 	switch b := body.(type) {
 	case nil:
-	case url.Values:
+	case neturl.Values:
 		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
 	case string:
 		rd, ct = strings.NewReader(b), "application/json"
@@ -205,9 +227,9 @@ func (s *Server) DoHeaders(t testing.TB, method, path string, body any, headers 
 		j, _ := json.Marshal(b)
 		rd, ct = bytes.NewReader(j), "application/json"
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
-		t.Fatal(err)
+		return 0, Envelope{}, err
 	}
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
@@ -217,18 +239,18 @@ func (s *Server) DoHeaders(t testing.TB, method, path string, body any, headers 
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := s.Client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return 0, Envelope{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var env Envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		t.Fatalf("%s %s: HTTP %d, body is not an envelope: %q", method, path, resp.StatusCode, raw)
+		return resp.StatusCode, env, fmt.Errorf("%s %s: HTTP %d, body is not an envelope: %q", method, url, resp.StatusCode, raw)
 	}
 	env.Raw = raw
-	return resp.StatusCode, env
+	return resp.StatusCode, env, nil
 }
 
 // Do calls the API as this merchant.
