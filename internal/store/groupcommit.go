@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 )
 
@@ -30,10 +32,44 @@ type groupWriter struct {
 	wg   sync.WaitGroup
 	// The savepoint statements, prepared once on the writer connection.
 	savepoint, release, rollbackTo *sql.Stmt
+
+	walPath string // the database's -wal file
+	commits int    // commits since the WAL's size was last looked at
+}
+
+// WAL restarts. SQLite's automatic checkpoints copy the WAL into the
+// database but can only start the WAL over when no reader is using it,
+// which under steady reads is never: the WAL then grows without bound, and
+// every page lookup, the writer's and the readers', walks its index. Every
+// walCheckEvery commits the writer looks at the WAL's size and, past
+// walRestartSize, checkpoints it with TRUNCATE (which waits, busy_timeout
+// bounded, for the readers of the old WAL to finish, then empties the file)
+// so the next commit starts it over.
+var (
+	walCheckEvery        = 128
+	walRestartSize int64 = 32 << 20
+)
+
+func (g *groupWriter) maybeRestartWAL() {
+	if g.commits++; g.commits < walCheckEvery || g.walPath == "" {
+		return
+	}
+	g.commits = 0
+	st, err := os.Stat(g.walPath)
+	if err != nil || st.Size() < walRestartSize {
+		return
+	}
+	var busy, logFrames, done int
+	if err := g.s.w.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done); err != nil {
+		slog.Warn("store: WAL checkpoint", "err", err)
+	}
 }
 
 func newGroupWriter(s *Store) *groupWriter {
 	g := &groupWriter{s: s, reqs: make(chan *writeReq, maxBatch), stop: make(chan struct{})}
+	if s.path != "" {
+		g.walPath = s.path + "-wal"
+	}
 	g.savepoint, _ = s.w.Prepare("SAVEPOINT w")
 	g.release, _ = s.w.Prepare("RELEASE w")
 	g.rollbackTo, _ = s.w.Prepare("ROLLBACK TO w")
@@ -107,6 +143,7 @@ func (g *groupWriter) run() {
 			}
 		}
 		g.commit(batch)
+		g.maybeRestartWAL()
 	}
 }
 

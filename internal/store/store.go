@@ -56,6 +56,7 @@ type Store struct {
 	wstmts, rstmts sync.Map
 	pending        sync.Map // write queries seen in a transaction, to prepare after it
 	rebound        sync.Map // query text → its SQLite form
+	path           string   // the SQLite database file
 }
 
 // preparePending prepares, on the (now free) writer, the statements first
@@ -110,7 +111,10 @@ func openSQLite(path string) (*Store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+	// Readers map the database file: SQLite drops a connection's page cache
+	// whenever another connection wrote (River's periodic jobs do every
+	// second), and re-reading pages from a mapping costs no system call.
+	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -127,7 +131,7 @@ func openSQLite(path string) (*Store, error) {
 	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	s := &Store{engine: SQLite, w: w, r: r}
+	s := &Store{engine: SQLite, w: w, r: r, path: path}
 	s.group = newGroupWriter(s)
 	return s, nil
 }
