@@ -301,6 +301,7 @@ type payment struct {
 	Amount           int64   `json:"amount"`
 	PayMethod        string  `json:"pay_method"`
 	PGProvider       string  `json:"pg_provider"`
+	Channel          string  `json:"channel"`
 	CustomerUID      *string `json:"customer_uid"`
 	CustomerUIDUsage *string `json:"customer_uid_usage"`
 	FailReason       *string `json:"fail_reason"`
@@ -660,6 +661,47 @@ func TestBrowserTestPG(t *testing.T) {
 			t.Fatalf("redirect query = %v", q)
 		}
 	})
+}
+
+// TestBrowserMobileOverlay: a phone browser without m_redirect_url gets the
+// overlay and the callback, as on PC, on every PG (docs/compat.md); the PG
+// window in the overlay is the PG's mobile one and the issuance is recorded
+// with channel mobile. The new key is then charged over REST.
+func TestBrowserMobileOverlay(t *testing.T) {
+	browser(t)
+	t.Parallel()
+	s := apptest.Start(t, apptest.Options{})
+	for _, c := range []struct {
+		ui  pgUI
+		dev device.Info
+	}{{kakaoUI, device.IPhone13.Device()}, {paycoUI, device.Pixel5.Device()}} {
+		t.Run(c.ui.provider+"/success_then_again", func(t *testing.T) {
+			t.Parallel()
+			sc := newScenario(t, s, chromedp.Emulate(c.dev))
+			sc.open(nil)
+			if ua := evalJS[string](sc, "user agent", `navigator.userAgent`); !strings.Contains(ua, "Mobile") {
+				t.Fatalf("not a mobile user agent: %s", ua)
+			}
+			sc.do("request_pay", chromedp.Click(chromedp.ID(c.ui.button)))
+			fr := sc.frame(c.ui.ready)
+			sc.do("overlay shown", chromedp.WaitVisible(chromedp.ID("billkey-imp-close")))
+			sc.shot("1-window")
+			sc.do("buyer in the window", buyer{}.steps(c.ui, fr)...)
+			rsp := sc.rsp()
+			sc.alert("Success")
+			sc.do("overlay gone", chromedp.WaitNotPresent(chromedp.ID("billkey-imp-overlay")))
+			sc.shot("2-result")
+			wantRsp(t, rsp, true, c.ui.provider, "ready")
+			if p := sc.payment(str(rsp["imp_uid"])); p.Status != "ready" || p.Channel != "mobile" ||
+				p.CustomerUID == nil || *p.CustomerUID != seedCustomerUID {
+				t.Fatalf("issuance payment = %+v", p)
+			}
+			p := sc.charge(seedCustomerUID, "again_mo1", 1500, "paid", "card")
+			if p.CustomerUID == nil || *p.CustomerUID != seedCustomerUID || p.PGProvider != c.ui.provider {
+				t.Fatalf("again = %+v", p)
+			}
+		})
+	}
 }
 
 // TestBrowserDemo is the demo shop as a person uses it: register a card with

@@ -136,6 +136,52 @@ func TestUnauthorizedPaths(t *testing.T) {
 	}
 }
 
+// TestExpiredAndUnknownTokenEveryForm: once the clock passes expired_at, the
+// token is refused with 401 in each way of sending it; an unknown token is
+// refused in the raw Authorization and X-ImpTokenHeader forms too.
+func TestExpiredAndUnknownTokenEveryForm(t *testing.T) {
+	for _, engine := range apptest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := apptest.Start(t, apptest.Options{Engine: engine})
+			m := s.NewMerchant(t)
+			tc := s.App.Clock.(*clock.Test)
+			_, _, tr := getToken(t, s, map[string]string{"imp_key": m.Cred.ImpKey, "imp_secret": m.Cred.ImpSecret})
+			tok := tr.AccessToken
+			send := func(form, tok string) (int, apptest.Envelope) {
+				path, h := "/payments/status/all", map[string]string{}
+				switch form {
+				case "bearer":
+					h["Authorization"] = "Bearer " + tok
+				case "raw":
+					h["Authorization"] = tok
+				case "x-imp":
+					h["X-ImpTokenHeader"] = tok
+				case "_token":
+					path += "?_token=" + url.QueryEscape(tok)
+				}
+				return s.DoHeaders(t, "GET", path, nil, h)
+			}
+			all := []string{"bearer", "raw", "x-imp", "_token"}
+			for _, form := range all {
+				if st, env := send(form, tok); st != 200 || env.Code != 0 {
+					t.Fatalf("%s before expiry: %d %s", form, st, env.Raw)
+				}
+			}
+			tc.Advance(time.Duration(tr.ExpiredAt-tr.Now+1) * time.Second)
+			for _, form := range all {
+				st, env := send(form, tok)
+				expect401(t, "expired token, "+form, st, env)
+			}
+			for _, form := range []string{"raw", "x-imp"} {
+				for _, unknown := range []string{"x", "0123456789abcdef0123456789abcdef01234567"} {
+					st, env := send(form, unknown)
+					expect401(t, "unknown token "+unknown+", "+form, st, env)
+				}
+			}
+		})
+	}
+}
+
 func TestSecretRotationKeepsOldPairDuringGrace(t *testing.T) {
 	s := apptest.Start(t, apptest.Options{})
 	m := s.NewMerchant(t)
