@@ -1,0 +1,240 @@
+package schedule_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"billkey/internal/billing"
+	"billkey/internal/testutil/apptest"
+)
+
+// crashProc is a billkey binary run by the crash test, its output captured.
+type crashProc struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	logs bytes.Buffer
+	done chan struct{} // closed when the process has exited
+}
+
+func (p *crashProc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.Write(b)
+}
+func (p *crashProc) String() string { p.mu.Lock(); defer p.mu.Unlock(); return p.logs.String() }
+
+func startCrashProc(t *testing.T, bin, base string, env []string, args ...string) *crashProc {
+	t.Helper()
+	p := &crashProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
+	for i := 0; i < 300; i++ { // up to ~30 s
+		select {
+		case <-p.done:
+			t.Fatalf("billkey exited early: %v\n%s", p.cmd.ProcessState, p)
+		default:
+		}
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("billkey did not become healthy\n%s", p)
+	return nil
+}
+
+// crashCall makes one API call; a transport error or a non-zero code fails the test.
+func crashCall(t *testing.T, method, u, token string, body any, out any) {
+	t.Helper()
+	st, e, err := apptest.Call(&http.Client{Timeout: 20 * time.Second}, method, u, token, body)
+	if err != nil || st != 200 || e.Code != 0 {
+		t.Fatalf("%s %s: %v HTTP %d %s", method, u, err, st, e.Raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(e.Response, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, u, err, e.Raw)
+		}
+	}
+}
+
+// TestScheduleCrash: a node killed while executing a scheduled charge does
+// not lose or double it. The real binary runs with a failpoint that holds the
+// schedule's charge after the test PG charged it and before billkey commits
+// the outcome; the process is SIGKILLed there and restarted on the same data
+// without the failpoint. The schedule must end executed and paid by that one
+// charge: one payment for the merchant_uid, one charge in the PG's ledger.
+func TestScheduleCrash(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "billkey")
+	if out, err := exec.Command("go", "build", "-o", bin, "billkey/cmd/billkey").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, engine := range apptest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			dir := t.TempDir()
+			dbArgs := []string{"-data-dir", dir}
+			if engine == "postgres" {
+				dbArgs = append(dbArgs, "-database-url", apptest.DatabaseURL(t, engine, dir))
+			}
+			out, err := exec.Command(bin, append([]string{"merchant", "create", "-demo-channels", "-name", "schedcrash"}, dbArgs...)...).Output()
+			var cred struct {
+				ImpKey    string `json:"imp_key"`
+				ImpSecret string `json:"imp_secret"`
+			}
+			if err != nil || json.Unmarshal(out, &cred) != nil || cred.ImpKey == "" {
+				t.Fatalf("merchant create: %v %s", err, out)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			base := "http://" + addr
+			env := []string{"BILLKEY_PG_TIMEOUT=2s", "BILLKEY_RECONCILE_INTERVAL=200ms", "BILLKEY_DEMO=false"}
+			args := append([]string{"serve", "-addr", addr}, dbArgs...)
+			token := func() string { // tokens expire with the test clock: a fresh one each time
+				var tok struct {
+					AccessToken string `json:"access_token"`
+				}
+				crashCall(t, "POST", base+"/users/getToken", "", map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret}, &tok)
+				return tok.AccessToken
+			}
+			advanceClock := func(secs int64) {
+				crashCall(t, "POST", base+"/billkey/clock/advance", "", map[string]int64{"seconds": secs}, nil)
+			}
+			getSchedule := func() sched {
+				var s sched
+				crashCall(t, "GET", base+"/subscribe/payments/schedule/sched-crash", token(), nil, &s)
+				return s
+			}
+			charges := func() []map[string]any { // every charge in the test PG's ledger
+				resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(base + "/pgsim/testpg/_sim/ledger")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var all, out []map[string]any
+				if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
+					t.Fatalf("testpg ledger: %v", err)
+				}
+				for _, e := range all {
+					if e["kind"] == "charge" {
+						out = append(out, e)
+					}
+				}
+				return out
+			}
+
+			p1 := startCrashProc(t, bin, base, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
+			crashCall(t, "POST", base+"/subscribe/customers/sched_crash", token(),
+				url.Values{"pg": {"testpg"}, "card_number": {"4242-4242-4242-4242"}, "expiry": {"2030-12"}}, nil)
+			var now struct {
+				Now int64 `json:"now"`
+			}
+			crashCall(t, "GET", base+"/billkey/clock", "", nil, &now)
+			crashCall(t, "POST", base+"/subscribe/payments/schedule", token(), map[string]any{"customer_uid": "sched_crash",
+				"schedules": []map[string]any{{"merchant_uid": "sched-crash", "schedule_at": now.Now + 60, "amount": 5432}}}, nil)
+			advanceClock(120)
+
+			// The sweep picks the schedule up and its charge stops at the failpoint.
+			marker := billing.FailpointMarker + " " + billing.FailpointAfterPGChargeHang + " imp_uid="
+			var impUID string
+			for i := 0; i < 600 && impUID == ""; i++ { // up to ~60 s
+				select {
+				case <-p1.done:
+					t.Fatalf("billkey exited before the kill: %v\n%s", p1.cmd.ProcessState, p1)
+				default:
+				}
+				for _, line := range strings.Split(p1.String(), "\n") {
+					if rest, ok := strings.CutPrefix(line, marker); ok {
+						impUID = strings.TrimSpace(rest)
+					}
+				}
+				if impUID == "" {
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			if impUID == "" {
+				t.Fatalf("the scheduled charge did not reach the failpoint\n%s", p1)
+			}
+			// While held: not executed (i'mport shows a claimed schedule as
+			// scheduled), its payment in flight, the PG has charged it.
+			if s := getSchedule(); s.ScheduleStatus != "scheduled" || s.ExecutedAt != 0 || s.PaymentStatus != nil {
+				t.Fatalf("schedule while its charge is held: %+v, want not executed", s)
+			}
+			var held payment
+			crashCall(t, "GET", base+"/payments/"+impUID, token(), nil, &held)
+			if held.Status != "ready" || held.MerchantUID != "sched-crash" {
+				t.Fatalf("payment %s while held at the failpoint: %+v, want in flight", impUID, held)
+			}
+			if c := charges(); len(c) != 1 || c[0]["order_id"] != impUID || c[0]["status"] != "paid" {
+				t.Fatalf("the PG's ledger before the kill: %v, want one paid charge for %s", c, impUID)
+			}
+
+			if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatalf("kill: %v", err)
+			}
+			select {
+			case <-p1.done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("billkey did not die of SIGKILL")
+			}
+			if ws, ok := p1.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("billkey ended by %v, not by SIGKILL", p1.cmd.ProcessState)
+			}
+
+			// Restart without the failpoint. The payment's in-flight lease runs
+			// on billkey's clock (PG timeout + grace): move past it so the
+			// reconciler settles the payment, which marks the schedule. (The
+			// schedule's claim lease is real time and is not needed here.)
+			p2 := startCrashProc(t, bin, base, env, args...)
+			advanceClock(60)
+			var s sched
+			for i := 0; i < 600; i++ { // up to ~60 s
+				if s = getSchedule(); s.ScheduleStatus == "executed" {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if s.ScheduleStatus != "executed" || s.PaymentStatus == nil || *s.PaymentStatus != "paid" || s.ImpUID == nil || *s.ImpUID != impUID {
+				t.Fatalf("schedule after the restart: %+v, want executed and paid by %s\n%s", s, impUID, p2)
+			}
+			var pay payment
+			crashCall(t, "GET", base+"/payments/"+impUID, token(), nil, &pay)
+			if pay.Status != "paid" || pay.MerchantUID != "sched-crash" || pay.Amount != 5432 ||
+				pay.CustomerUIDUsage == nil || *pay.CustomerUIDUsage != billing.UsageScheduled {
+				t.Fatalf("payment %s after the restart: %+v", impUID, pay)
+			}
+			var all struct {
+				Total int64     `json:"total"`
+				List  []payment `json:"list"`
+			}
+			crashCall(t, "GET", base+"/payments/findAll/sched-crash", token(), nil, &all)
+			if all.Total != 1 || len(all.List) != 1 || all.List[0].ImpUID != impUID {
+				t.Fatalf("merchant_uid sched-crash has payments %+v, want just %s", all, impUID)
+			}
+			if c := charges(); len(c) != 1 || c[0]["order_id"] != impUID || c[0]["status"] != "paid" {
+				t.Fatalf("the PG's ledger after the restart: %v, want just the one paid charge for %s", c, impUID)
+			}
+		})
+	}
+}
