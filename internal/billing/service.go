@@ -108,14 +108,25 @@ func (s *Service) Payment(ctx context.Context, merchantID int64, impUID string) 
 	}
 	gen := s.payGen.Load()
 	p, err := s.Store.Read().Payment(ctx, merchantID, impUID)
-	if err == nil && p.PGState == store.PGStateNone && p.Status != "ready" && s.payGen.Load() == gen {
-		if s.payCount.Add(1) > paymentCacheMax {
-			s.payments.Clear()
-			s.payCount.Store(0)
-		}
-		s.payments.Store(key, cachedPayment{p: p, until: time.Now().Add(paymentCacheTTL)})
+	if err == nil {
+		s.remember(p, gen)
 	}
 	return p, err
+}
+
+// remember caches settled payment p (SQLite only) unless a payment write
+// began since gen was read. The charge path remembers the row it just
+// committed: merchants read a payment right after the again answer or its
+// webhook (i'mport tells them to look the payment up on every webhook).
+func (s *Service) remember(p store.Payment, gen int64) {
+	if s.Store.Engine() != store.SQLite || p.PGState != store.PGStateNone || p.Status == "ready" || s.payGen.Load() != gen {
+		return
+	}
+	if s.payCount.Add(1) > paymentCacheMax {
+		s.payments.Clear()
+		s.payCount.Store(0)
+	}
+	s.payments.Store(paymentKey{p.MerchantID, p.ImpUID}, cachedPayment{p: p, until: time.Now().Add(paymentCacheTTL)})
 }
 
 // writePayment runs a write that changes payment p, keeping the cache honest.

@@ -4,10 +4,12 @@
 // billkey nodes share one queue.
 //
 // billkey's own tables stay the source of truth; River only runs the work.
-// A periodic job (inserted by the elected leader every second of real time)
-// sweeps schedules due by billkey's clock and webhook attempts due, marks
-// them enqueued (a conditional UPDATE, so two sweeps never take the same row)
-// and inserts one job per item, unique by its args (row id + enqueue
+// Every node sweeps once a second of real time (a ticker, not a River
+// periodic job: an idle sweep then writes nothing, which keeps SQLite
+// readers' page caches warm) for schedules due by billkey's clock and
+// webhook attempts due, marks them enqueued (a conditional UPDATE, so two
+// sweeps, on one node or several, never take the same row) and inserts one
+// job per item, unique by its args (row id + enqueue
 // sequence). The workers claim their row again before acting, so a job that
 // runs twice, or a row enqueued twice, does its work once. A row enqueued by
 // a node that died before inserting its job is swept again once its enqueue
@@ -88,7 +90,7 @@ func (c *Config) defaults() {
 	}
 }
 
-// SweepArgs is the periodic sweep.
+// SweepArgs is a sweep queued as a River job (by earlier versions).
 type SweepArgs struct{}
 
 func (SweepArgs) Kind() string { return "billkey_sweep" }
@@ -222,10 +224,6 @@ func start[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], c Config) 
 		// themselves are swept again after StaleAfter anyway.
 		RescueStuckJobsAfter:        c.ScheduleTimeout + time.Minute,
 		CompletedJobRetentionPeriod: time.Hour,
-		PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(c.SweepInterval),
-			func() (river.JobArgs, *river.InsertOpts) {
-				return SweepArgs{}, &river.InsertOpts{Queue: QueueSweep, MaxAttempts: 1}
-			}, &river.PeriodicJobOpts{RunOnStart: true})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: river client: %w", err)
@@ -233,7 +231,26 @@ func start[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], c Config) 
 	if err := client.Start(ctx); err != nil {
 		return nil, fmt.Errorf("jobs: start river: %w", err)
 	}
+	sctx, stopSweeps := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		t := time.NewTicker(c.SweepInterval)
+		defer t.Stop()
+		for {
+			if err := sweepAll(sctx, c, client); err != nil && sctx.Err() == nil {
+				c.Log.Warn("jobs: sweep", "err", err)
+			}
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 	return &Runner{stop: func(ctx context.Context) error {
+		stopSweeps()
+		<-swept
 		err := client.Stop(ctx)
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -251,25 +268,31 @@ type sweepWorker[TTx any] struct {
 
 func (w *sweepWorker[TTx]) Timeout(*river.Job[SweepArgs]) time.Duration { return time.Minute }
 
+// Work runs a sweep queued by an earlier billkey, which swept through a River
+// periodic job.
 func (w *sweepWorker[TTx]) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	if w.c.BeforeSweep != nil {
-		w.c.BeforeSweep(ctx)
+	return sweepAll(ctx, w.c, river.ClientFromContext[TTx](ctx))
+}
+
+// sweepAll enqueues the due schedules and webhook attempts.
+func sweepAll[TTx any](ctx context.Context, c Config, client *river.Client[TTx]) error {
+	if c.BeforeSweep != nil {
+		c.BeforeSweep(ctx)
 	}
-	client := river.ClientFromContext[TTx](ctx)
-	n1, err1 := sweep(ctx, w.c, client, func(q store.Q, now, real, stale int64) ([]store.EnqueuedItem, error) {
-		return q.EnqueueDueSchedules(ctx, now, real, stale, w.c.BatchSize)
+	n1, err1 := sweep(ctx, c, client, func(q store.Q, now, real, stale int64) ([]store.EnqueuedItem, error) {
+		return q.EnqueueDueSchedules(ctx, now, real, stale, c.BatchSize)
 	}, func(it store.EnqueuedItem) river.InsertManyParams {
 		return river.InsertManyParams{Args: ExecuteScheduleArgs{ID: it.ID, Seq: it.Seq}, InsertOpts: &river.InsertOpts{
 			Queue: QueueSchedules, MaxAttempts: 5, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
 	})
-	n2, err2 := sweep(ctx, w.c, client, func(q store.Q, now, real, stale int64) ([]store.EnqueuedItem, error) {
-		return q.EnqueueDueWebhooks(ctx, now, real, stale, w.c.BatchSize)
+	n2, err2 := sweep(ctx, c, client, func(q store.Q, now, real, stale int64) ([]store.EnqueuedItem, error) {
+		return q.EnqueueDueWebhooks(ctx, now, real, stale, c.BatchSize)
 	}, func(it store.EnqueuedItem) river.InsertManyParams {
 		return river.InsertManyParams{Args: DeliverWebhookArgs{ID: it.ID, Seq: it.Seq}, InsertOpts: &river.InsertOpts{
 			Queue: QueueWebhooks, MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
 	})
 	if n1+n2 > 0 {
-		w.c.Log.Debug("sweep enqueued", "schedules", n1, "webhooks", n2)
+		c.Log.Debug("sweep enqueued", "schedules", n1, "webhooks", n2)
 	}
 	return errors.Join(err1, err2)
 }
