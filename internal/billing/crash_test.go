@@ -4,92 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"billkey/internal/billing"
 	"billkey/internal/testutil/apptest"
+	"billkey/internal/testutil/proctest"
 )
-
-// buildBillkey compiles the real binary once per test process.
-func buildBillkey(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "billkey")
-	cmd := exec.Command("go", "build", "-o", bin, "billkey/cmd/billkey")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-type proc struct {
-	cmd  *exec.Cmd
-	logs *syncBuf
-	done chan struct{} // closed when the process has exited
-	err  error
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(bin, args...), logs: &syncBuf{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-func waitHealthy(t *testing.T, base string, p *proc) {
-	t.Helper()
-	for i := 0; i < 300; i++ {
-		select {
-		case <-p.done:
-			t.Fatalf("billkey exited early: %v\n%s", p.err, p.logs)
-		default:
-		}
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("billkey did not become healthy\n%s", p.logs)
-}
 
 func call(t *testing.T, method, u, token string, body any) (int, apptest.Envelope, error) {
 	return apptest.Call(&http.Client{Timeout: 20 * time.Second}, method, u, token, body)
@@ -170,7 +96,7 @@ func findPayment(t *testing.T, base, token, merchantUID string) (payment, bool) 
 // PG holds exactly one charge per payment, also after a retry of the paid
 // merchant_uid, which is refused.
 func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
-	bin := buildBillkey(t)
+	bin := proctest.Build(t)
 	for _, engine := range apptest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			dir := t.TempDir()
@@ -186,7 +112,7 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 			if err := json.Unmarshal(bytes.ReplaceAll(bytes.ReplaceAll(out, []byte("imp_key"), []byte("ImpKey")), []byte("imp_secret"), []byte("ImpSecret")), &cred); err != nil || cred.ImpKey == "" {
 				t.Fatalf("credentials: %v %s", err, out)
 			}
-			addr := freeAddr(t)
+			addr := proctest.FreeAddr(t)
 			base := "http://" + addr
 			env := []string{"BILLKEY_PG_TIMEOUT=2s", "BILLKEY_RECONCILE_INTERVAL=200ms", "BILLKEY_DEMO=false"}
 			args := append([]string{"serve", "-addr", addr}, dbArgs...)
@@ -201,8 +127,8 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 				{"crash_declined", "4000-0000-0000-0341", "crash-declined", "failed", 4322},
 			}
 
-			p1 := startProc(t, bin, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
-			waitHealthy(t, base, p1)
+			p1 := proctest.Start(t, bin, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
+			p1.WaitHealthy(t, base)
 			token := getToken(t, base, cred.ImpKey, cred.ImpSecret)
 			for _, o := range orders {
 				if st, e, err := call(t, "POST", base+"/subscribe/customers/"+o.customer, token,
@@ -228,17 +154,17 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 			var held []string
 			for i := 0; i < 300 && len(held) < len(orders); i++ { // up to ~30 s
 				select {
-				case <-p1.done:
-					t.Fatalf("billkey exited before the kill: %v\n%s", p1.err, p1.logs)
+				case <-p1.Done:
+					t.Fatalf("billkey exited before the kill: %v\n%s", p1.Err, p1.Logs)
 				default:
 				}
-				held = markerImpUIDs(p1.logs.String())
+				held = markerImpUIDs(p1.Logs.String())
 				if len(held) < len(orders) {
 					time.Sleep(100 * time.Millisecond)
 				}
 			}
 			if len(held) != len(orders) {
-				t.Fatalf("%d of %d charges reached the failpoint\n%s", len(held), len(orders), p1.logs)
+				t.Fatalf("%d of %d charges reached the failpoint\n%s", len(held), len(orders), p1.Logs)
 			}
 			// While held: billkey has the payments in flight, the PG has charged (or declined) them.
 			impUIDs := map[string]string{}
@@ -259,17 +185,7 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 				pgCharge[o.merchantUID] = charges[0]
 			}
 
-			if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatalf("kill: %v", err)
-			}
-			select {
-			case <-p1.done:
-			case <-time.After(20 * time.Second):
-				t.Fatal("billkey did not die of SIGKILL")
-			}
-			if ws, ok := p1.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("billkey ended by %v, not by SIGKILL\n%s", p1.cmd.ProcessState, p1.logs)
-			}
+			p1.Kill(t)
 			for range orders {
 				select {
 				case err := <-answers:
@@ -281,8 +197,8 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 				}
 			}
 
-			p2 := startProc(t, bin, env, args...)
-			waitHealthy(t, base, p2)
+			p2 := proctest.Start(t, bin, env, args...)
+			p2.WaitHealthy(t, base)
 			token = getToken(t, base, cred.ImpKey, cred.ImpSecret)
 			for _, o := range orders {
 				var pay payment
@@ -297,7 +213,7 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 				}
 				want := pgCharge[o.merchantUID]
 				if pay.ImpUID != impUIDs[o.merchantUID] || pay.Status != want.Status || pay.Amount != o.amount {
-					t.Fatalf("after restart %s is %+v; the PG's ledger says %+v\n%s", o.merchantUID, pay, want, p2.logs)
+					t.Fatalf("after restart %s is %+v; the PG's ledger says %+v\n%s", o.merchantUID, pay, want, p2.Logs)
 				}
 				if pay.PGTID == nil || *pay.PGTID != want.TID {
 					t.Fatalf("after restart %s has pg_tid %v, the PG's ledger tid %q", o.merchantUID, pay.PGTID, want.TID)

@@ -1,66 +1,18 @@
 package schedule_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"billkey/internal/billing"
 	"billkey/internal/testutil/apptest"
+	"billkey/internal/testutil/proctest"
 )
-
-// crashProc is a billkey binary run by the crash test, its output captured.
-type crashProc struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	logs bytes.Buffer
-	done chan struct{} // closed when the process has exited
-}
-
-func (p *crashProc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.logs.Write(b)
-}
-func (p *crashProc) String() string { p.mu.Lock(); defer p.mu.Unlock(); return p.logs.String() }
-
-func startCrashProc(t *testing.T, bin, base string, env []string, args ...string) *crashProc {
-	t.Helper()
-	p := &crashProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.cmd.Process.Kill(); <-p.done })
-	for i := 0; i < 300; i++ { // up to ~30 s
-		select {
-		case <-p.done:
-			t.Fatalf("billkey exited early: %v\n%s", p.cmd.ProcessState, p)
-		default:
-		}
-		if resp, err := http.Get(base + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("billkey did not become healthy\n%s", p)
-	return nil
-}
 
 // crashCall makes one API call; a transport error or a non-zero code fails the test.
 func crashCall(t *testing.T, method, u, token string, body any, out any) {
@@ -83,10 +35,7 @@ func crashCall(t *testing.T, method, u, token string, body any, out any) {
 // without the failpoint. The schedule must end executed and paid by that one
 // charge: one payment for the merchant_uid, one charge in the PG's ledger.
 func TestScheduleCrash(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "billkey")
-	if out, err := exec.Command("go", "build", "-o", bin, "billkey/cmd/billkey").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := proctest.Build(t)
 	for _, engine := range apptest.Engines {
 		t.Run(engine, func(t *testing.T) {
 			dir := t.TempDir()
@@ -102,12 +51,7 @@ func TestScheduleCrash(t *testing.T) {
 			if err != nil || json.Unmarshal(out, &cred) != nil || cred.ImpKey == "" {
 				t.Fatalf("merchant create: %v %s", err, out)
 			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			ln.Close()
+			addr := proctest.FreeAddr(t)
 			base := "http://" + addr
 			env := []string{"BILLKEY_PG_TIMEOUT=2s", "BILLKEY_RECONCILE_INTERVAL=200ms", "BILLKEY_DEMO=false"}
 			args := append([]string{"serve", "-addr", addr}, dbArgs...)
@@ -144,7 +88,8 @@ func TestScheduleCrash(t *testing.T) {
 				return out
 			}
 
-			p1 := startCrashProc(t, bin, base, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
+			p1 := proctest.Start(t, bin, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
+			p1.WaitHealthy(t, base)
 			crashCall(t, "POST", base+"/subscribe/customers/sched_crash", token(),
 				url.Values{"pg": {"testpg"}, "card_number": {"4242-4242-4242-4242"}, "expiry": {"2030-12"}}, nil)
 			var now struct {
@@ -160,11 +105,11 @@ func TestScheduleCrash(t *testing.T) {
 			var impUID string
 			for i := 0; i < 600 && impUID == ""; i++ { // up to ~60 s
 				select {
-				case <-p1.done:
-					t.Fatalf("billkey exited before the kill: %v\n%s", p1.cmd.ProcessState, p1)
+				case <-p1.Done:
+					t.Fatalf("billkey exited before the kill: %v\n%s", p1.Err, p1.Logs)
 				default:
 				}
-				for _, line := range strings.Split(p1.String(), "\n") {
+				for _, line := range strings.Split(p1.Logs.String(), "\n") {
 					if rest, ok := strings.CutPrefix(line, marker); ok {
 						impUID = strings.TrimSpace(rest)
 					}
@@ -174,7 +119,7 @@ func TestScheduleCrash(t *testing.T) {
 				}
 			}
 			if impUID == "" {
-				t.Fatalf("the scheduled charge did not reach the failpoint\n%s", p1)
+				t.Fatalf("the scheduled charge did not reach the failpoint\n%s", p1.Logs)
 			}
 			// While held: not executed (i'mport shows a claimed schedule as
 			// scheduled), its payment in flight, the PG has charged it.
@@ -190,23 +135,14 @@ func TestScheduleCrash(t *testing.T) {
 				t.Fatalf("the PG's ledger before the kill: %v, want one paid charge for %s", c, impUID)
 			}
 
-			if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatalf("kill: %v", err)
-			}
-			select {
-			case <-p1.done:
-			case <-time.After(20 * time.Second):
-				t.Fatal("billkey did not die of SIGKILL")
-			}
-			if ws, ok := p1.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("billkey ended by %v, not by SIGKILL", p1.cmd.ProcessState)
-			}
+			p1.Kill(t)
 
 			// Restart without the failpoint. The payment's in-flight lease runs
 			// on billkey's clock (PG timeout + grace): move past it so the
 			// reconciler settles the payment, which marks the schedule. (The
 			// schedule's claim lease is real time and is not needed here.)
-			p2 := startCrashProc(t, bin, base, env, args...)
+			p2 := proctest.Start(t, bin, env, args...)
+			p2.WaitHealthy(t, base)
 			advanceClock(60)
 			var s sched
 			for i := 0; i < 600; i++ { // up to ~60 s
@@ -216,7 +152,7 @@ func TestScheduleCrash(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			if s.ScheduleStatus != "executed" || s.PaymentStatus == nil || *s.PaymentStatus != "paid" || s.ImpUID == nil || *s.ImpUID != impUID {
-				t.Fatalf("schedule after the restart: %+v, want executed and paid by %s\n%s", s, impUID, p2)
+				t.Fatalf("schedule after the restart: %+v, want executed and paid by %s\n%s", s, impUID, p2.Logs)
 			}
 			var pay payment
 			crashCall(t, "GET", base+"/payments/"+impUID, token(), nil, &pay)
