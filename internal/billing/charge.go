@@ -197,7 +197,7 @@ func (s *Service) settleCharge(ctx context.Context, p store.Payment, res pg.Char
 		return store.Payment{}, err
 	}
 	out.Cancels = []store.Cancel{}
-	s.remember(out, s.payGen.Load())
+	s.remember(out)
 	return out, nil
 }
 

@@ -1,12 +1,10 @@
 package billing_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -99,19 +97,8 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 	bin := proctest.Build(t)
 	for _, engine := range apptest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			dir := t.TempDir()
-			dbArgs := []string{"-data-dir", dir}
-			if engine == "postgres" {
-				dbArgs = append(dbArgs, "-database-url", apptest.DatabaseURL(t, engine, dir))
-			}
-			out, err := exec.Command(bin, append([]string{"merchant", "create", "-demo-channels", "-name", "crash"}, dbArgs...)...).Output()
-			if err != nil {
-				t.Fatalf("merchant create: %v", err)
-			}
-			var cred struct{ ImpKey, ImpSecret string }
-			if err := json.Unmarshal(bytes.ReplaceAll(bytes.ReplaceAll(out, []byte("imp_key"), []byte("ImpKey")), []byte("imp_secret"), []byte("ImpSecret")), &cred); err != nil || cred.ImpKey == "" {
-				t.Fatalf("credentials: %v %s", err, out)
-			}
+			dbArgs := proctest.DataArgs(t, engine, t.TempDir())
+			impKey, impSecret := proctest.CreateMerchant(t, bin, dbArgs, "crash")
 			addr := proctest.FreeAddr(t)
 			base := "http://" + addr
 			env := []string{"BILLKEY_PG_TIMEOUT=2s", "BILLKEY_RECONCILE_INTERVAL=200ms", "BILLKEY_DEMO=false"}
@@ -129,7 +116,7 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 
 			p1 := proctest.Start(t, bin, append(env, "BILLKEY_FAILPOINT="+billing.FailpointAfterPGChargeHang), args...)
 			p1.WaitHealthy(t, base)
-			token := getToken(t, base, cred.ImpKey, cred.ImpSecret)
+			token := getToken(t, base, impKey, impSecret)
 			for _, o := range orders {
 				if st, e, err := call(t, "POST", base+"/subscribe/customers/"+o.customer, token,
 					map[string]string{"pg": "testpg", "card_number": o.card, "expiry": "2030-12"}); err != nil || st != 200 || e.Code != 0 {
@@ -199,7 +186,7 @@ func TestCrashBetweenPGAnswerAndCommit(t *testing.T) {
 
 			p2 := proctest.Start(t, bin, env, args...)
 			p2.WaitHealthy(t, base)
-			token = getToken(t, base, cred.ImpKey, cred.ImpSecret)
+			token = getToken(t, base, impKey, impSecret)
 			for _, o := range orders {
 				var pay payment
 				for i := 0; i < 300; i++ { // up to ~30 s: the lease is PG timeout + grace

@@ -108,18 +108,18 @@ func (s *Service) Payment(ctx context.Context, merchantID int64, impUID string) 
 	}
 	gen := s.payGen.Load()
 	p, err := s.Store.Read().Payment(ctx, merchantID, impUID)
-	if err == nil {
-		s.remember(p, gen)
+	if err == nil && s.payGen.Load() == gen { // no payment write began meanwhile
+		s.remember(p)
 	}
 	return p, err
 }
 
-// remember caches settled payment p (SQLite only) unless a payment write
-// began since gen was read. The charge path remembers the row it just
-// committed: merchants read a payment right after the again answer or its
-// webhook (i'mport tells them to look the payment up on every webhook).
-func (s *Service) remember(p store.Payment, gen int64) {
-	if s.Store.Engine() != store.SQLite || p.PGState != store.PGStateNone || p.Status == "ready" || s.payGen.Load() != gen {
+// remember caches settled payment p (SQLite only). Besides the read path,
+// the charge path remembers the row it has just committed: merchants read a
+// payment right after the again answer or its webhook (i'mport tells them to
+// look the payment up on every webhook).
+func (s *Service) remember(p store.Payment) {
+	if s.Store.Engine() != store.SQLite || p.PGState != store.PGStateNone || p.Status == "ready" {
 		return
 	}
 	if s.payCount.Add(1) > paymentCacheMax {
@@ -349,11 +349,11 @@ func applyCharge(p *store.Payment, r pg.ChargeResult, now int64) {
 	}
 }
 
-// pgErrorMessage makes a merchant-facing message from a PG error.
 // requestURL matches the `Post "https://…": ` prefix net/http puts on a
 // transport error: the PG's address is for the logs, not the merchant.
 var requestURL = regexp.MustCompile(`[A-Z][a-zA-Z]* "[a-z][a-z0-9+.-]*://[^"]*": `)
 
+// pgErrorMessage makes a merchant-facing message from a PG error.
 func pgErrorMessage(err error) string {
 	var pe *pg.Error
 	if errors.As(err, &pe) {

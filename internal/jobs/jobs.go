@@ -41,7 +41,6 @@ import (
 
 // Queues.
 const (
-	QueueSweep     = "billkey_sweep"
 	QueueSchedules = "billkey_schedules"
 	QueueWebhooks  = "billkey_webhooks"
 )
@@ -89,11 +88,6 @@ func (c *Config) defaults() {
 		c.Log = slog.Default()
 	}
 }
-
-// SweepArgs is a sweep queued as a River job (by earlier versions).
-type SweepArgs struct{}
-
-func (SweepArgs) Kind() string { return "billkey_sweep" }
 
 // ExecuteScheduleArgs runs one schedule.
 type ExecuteScheduleArgs struct {
@@ -207,13 +201,11 @@ func (h levelFloor) WithGroup(n string) slog.Handler {
 
 func start[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], c Config) (*Runner, error) {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &sweepWorker[TTx]{c: c})
 	river.AddWorker(workers, &scheduleWorker{c: c})
 	river.AddWorker(workers, &webhookWorker{c: c})
 	client, err := river.NewClient(drv, &river.Config{
 		Logger: quiet(c.Log),
 		Queues: map[string]river.QueueConfig{
-			QueueSweep:     {MaxWorkers: 2},
 			QueueSchedules: {MaxWorkers: c.ScheduleWorkers},
 			QueueWebhooks:  {MaxWorkers: c.WebhookWorkers},
 		},
@@ -259,19 +251,6 @@ func start[TTx any](ctx context.Context, drv riverdriver.Driver[TTx], c Config) 
 		}
 		return err
 	}}, nil
-}
-
-type sweepWorker[TTx any] struct {
-	river.WorkerDefaults[SweepArgs]
-	c Config
-}
-
-func (w *sweepWorker[TTx]) Timeout(*river.Job[SweepArgs]) time.Duration { return time.Minute }
-
-// Work runs a sweep queued by an earlier billkey, which swept through a River
-// periodic job.
-func (w *sweepWorker[TTx]) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	return sweepAll(ctx, w.c, river.ClientFromContext[TTx](ctx))
 }
 
 // sweepAll enqueues the due schedules and webhook attempts.

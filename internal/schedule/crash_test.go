@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -38,19 +37,8 @@ func TestScheduleCrash(t *testing.T) {
 	bin := proctest.Build(t)
 	for _, engine := range apptest.Engines {
 		t.Run(engine, func(t *testing.T) {
-			dir := t.TempDir()
-			dbArgs := []string{"-data-dir", dir}
-			if engine == "postgres" {
-				dbArgs = append(dbArgs, "-database-url", apptest.DatabaseURL(t, engine, dir))
-			}
-			out, err := exec.Command(bin, append([]string{"merchant", "create", "-demo-channels", "-name", "schedcrash"}, dbArgs...)...).Output()
-			var cred struct {
-				ImpKey    string `json:"imp_key"`
-				ImpSecret string `json:"imp_secret"`
-			}
-			if err != nil || json.Unmarshal(out, &cred) != nil || cred.ImpKey == "" {
-				t.Fatalf("merchant create: %v %s", err, out)
-			}
+			dbArgs := proctest.DataArgs(t, engine, t.TempDir())
+			impKey, impSecret := proctest.CreateMerchant(t, bin, dbArgs, "schedcrash")
 			addr := proctest.FreeAddr(t)
 			base := "http://" + addr
 			env := []string{"BILLKEY_PG_TIMEOUT=2s", "BILLKEY_RECONCILE_INTERVAL=200ms", "BILLKEY_DEMO=false"}
@@ -59,7 +47,7 @@ func TestScheduleCrash(t *testing.T) {
 				var tok struct {
 					AccessToken string `json:"access_token"`
 				}
-				crashCall(t, "POST", base+"/users/getToken", "", map[string]string{"imp_key": cred.ImpKey, "imp_secret": cred.ImpSecret}, &tok)
+				crashCall(t, "POST", base+"/users/getToken", "", map[string]string{"imp_key": impKey, "imp_secret": impSecret}, &tok)
 				return tok.AccessToken
 			}
 			advanceClock := func(secs int64) {

@@ -30,11 +30,8 @@ type groupWriter struct {
 	reqs chan *writeReq
 	stop chan struct{}
 	wg   sync.WaitGroup
-	// The savepoint statements, prepared once on the writer connection.
-	savepoint, release, rollbackTo *sql.Stmt
 
-	walPath string // the database's -wal file
-	commits int    // commits since the WAL's size was last looked at
+	commits int // commits since the WAL's size was last looked at
 }
 
 // WAL restarts. SQLite's automatic checkpoints copy the WAL into the
@@ -51,11 +48,11 @@ var (
 )
 
 func (g *groupWriter) maybeRestartWAL() {
-	if g.commits++; g.commits < walCheckEvery || g.walPath == "" {
+	if g.commits++; g.commits < walCheckEvery {
 		return
 	}
 	g.commits = 0
-	st, err := os.Stat(g.walPath)
+	st, err := os.Stat(g.s.path + "-wal")
 	if err != nil || st.Size() < walRestartSize {
 		return
 	}
@@ -67,12 +64,6 @@ func (g *groupWriter) maybeRestartWAL() {
 
 func newGroupWriter(s *Store) *groupWriter {
 	g := &groupWriter{s: s, reqs: make(chan *writeReq, maxBatch), stop: make(chan struct{})}
-	if s.path != "" {
-		g.walPath = s.path + "-wal"
-	}
-	g.savepoint, _ = s.w.Prepare("SAVEPOINT w")
-	g.release, _ = s.w.Prepare("RELEASE w")
-	g.rollbackTo, _ = s.w.Prepare("ROLLBACK TO w")
 	g.wg.Add(1)
 	go g.run()
 	return g
@@ -81,23 +72,6 @@ func newGroupWriter(s *Store) *groupWriter {
 func (g *groupWriter) close() {
 	close(g.stop)
 	g.wg.Wait()
-	for _, st := range []*sql.Stmt{g.savepoint, g.release, g.rollbackTo} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
-// exec runs one of the prepared savepoint statements in tx (or its text if
-// preparing failed).
-func (g *groupWriter) exec(ctx context.Context, tx *sql.Tx, st *sql.Stmt, text string) error {
-	var err error
-	if st != nil {
-		_, err = tx.StmtContext(ctx, st).ExecContext(ctx)
-	} else {
-		_, err = tx.ExecContext(ctx, text)
-	}
-	return err
 }
 
 var errClosed = fmt.Errorf("store: closed")
@@ -185,25 +159,28 @@ func (g *groupWriter) commit(batch []*writeReq) {
 	}
 }
 
-// runOne runs one request under its own savepoint.
+// runOne runs one request under its own savepoint. The savepoint statements
+// go through Q.Exec, so they are prepared once like every other statement.
 func (g *groupWriter) runOne(tx *sql.Tx, r *writeReq) (err error) {
 	ctx := context.WithoutCancel(r.ctx) // a statement must not be cut halfway by the caller's context
-	if err := g.exec(ctx, tx, g.savepoint, "SAVEPOINT w"); err != nil {
+	q := Q{s: g.s, tx: tx}
+	exec := func(stmt string) error { _, err := q.Exec(ctx, stmt); return err }
+	if err := exec("SAVEPOINT w"); err != nil {
 		return err
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			g.exec(ctx, tx, g.rollbackTo, "ROLLBACK TO w")
-			g.exec(ctx, tx, g.release, "RELEASE w")
+			exec("ROLLBACK TO w")
+			exec("RELEASE w")
 			err = fmt.Errorf("store: panic in write: %v", p)
 		}
 	}()
-	if err := r.fn(Q{s: g.s, tx: tx}); err != nil {
-		if rerr := g.exec(ctx, tx, g.rollbackTo, "ROLLBACK TO w"); rerr != nil {
+	if err := r.fn(q); err != nil {
+		if rerr := exec("ROLLBACK TO w"); rerr != nil {
 			return fmt.Errorf("%w (and rollback to savepoint: %v)", err, rerr)
 		}
-		g.exec(ctx, tx, g.release, "RELEASE w")
+		exec("RELEASE w")
 		return err
 	}
-	return g.exec(ctx, tx, g.release, "RELEASE w")
+	return exec("RELEASE w")
 }

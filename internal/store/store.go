@@ -112,8 +112,8 @@ func openSQLite(path string) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	// Readers map the database file: SQLite drops a connection's page cache
-	// whenever another connection wrote (River's periodic jobs do every
-	// second), and re-reading pages from a mapping costs no system call.
+	// whenever another connection wrote, and re-reading pages from a mapping
+	// costs no system call.
 	r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)&_pragma=mmap_size(1073741824)")
 	if err != nil {
 		w.Close()

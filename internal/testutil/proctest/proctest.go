@@ -3,6 +3,7 @@
 package proctest
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -96,4 +97,30 @@ func (p *Proc) Kill(t testing.TB) {
 	if ws, ok := p.Cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("billkey ended by %v, not by SIGKILL\n%s", p.Cmd.ProcessState, p.Logs)
 	}
+}
+
+// DataArgs are the flags that put billkey on a fresh database of engine in
+// dir (SQLite in dir, or a new PostgreSQL database).
+func DataArgs(t testing.TB, engine, dir string) []string {
+	t.Helper()
+	args := []string{"-data-dir", dir}
+	if engine == "postgres" {
+		args = append(args, "-database-url", apptest.DatabaseURL(t, engine, dir))
+	}
+	return args
+}
+
+// CreateMerchant runs `billkey merchant create -demo-channels -name name` on
+// dataArgs and returns the REST API key and secret it prints.
+func CreateMerchant(t testing.TB, bin string, dataArgs []string, name string) (key, secret string) {
+	t.Helper()
+	out, err := exec.Command(bin, append([]string{"merchant", "create", "-demo-channels", "-name", name}, dataArgs...)...).Output()
+	var cred struct {
+		ImpKey    string `json:"imp_key"`
+		ImpSecret string `json:"imp_secret"`
+	}
+	if err != nil || json.Unmarshal(out, &cred) != nil || cred.ImpKey == "" {
+		t.Fatalf("merchant create: %v %s", err, out)
+	}
+	return cred.ImpKey, cred.ImpSecret
 }
